@@ -1,0 +1,62 @@
+"""Every setting of the pipeline, with the original project's best values as defaults.
+
+Edit this file to change the defaults, or override any value for one run from the command line:
+    python main_func.py learning_rate=0.004 model=DIN seeds=[16,17,18]
+"""
+
+# ---------------------------------------------------------------- locations
+raw_dir = "ddata/raw"  # actions/items/users tables (CSV or Parquet), or one merged table
+processed_dir = "ddata/processed"  # arrays and meta.json written by preprocessing
+results_dir = "ddata/results"  # runs.csv and one folder per run
+allow_pickle = False  # read a merged .pkl table; loading a pickle runs code, so opt in only for trusted files
+
+# ---------------------------------------------------------------- demo data
+demo_users = 12000  # users in the generated log; the default keeps sh scr/run_all.sh under 15 minutes
+demo_items = 6000  # items in the generated catalogue
+demo_categories = 120  # third-level categories
+demo_scale = 1.0  # multiplies users and items; ~100 gives tens of millions of actions for benchmarks
+demo_start = "2020-02-01"  # first day of the generated log, as in the original data
+demo_end = "2020-04-15"  # last day of the generated log
+demo_seed = 2021  # the generator is deterministic for a given seed and size
+
+# ---------------------------------------------------------------- samples
+num_windows = 6  # sliding windows, newest first, anchored at the last day of the data
+window_days = 5  # length of each interaction range and of each label range
+window_stride_days = 5  # how far each older window steps back
+use_oldest_window = False  # the original left its oldest window unused; True adds it to train
+split_by = "user"  # newest window -> dev/test halved by "user" (disjoint users) or "random" (original)
+max_len = 100  # behaviour-sequence length kept per sample (the most recent actions)
+use_item2vec = True  # initialise the item embedding from gensim Word2Vec over training sequences
+w2v_window = 5  # Word2Vec context window
+w2v_epochs = 5  # Word2Vec passes over the sequences
+w2v_min_count = 1  # items seen fewer times get a small random vector
+embed_dim = 16  # embedding size of every categorical feature (and of item2vec)
+
+# ---------------------------------------------------------------- models
+model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM or ESSM (alias ESMM)
+ctr_model = "DIEN"  # ESSM's CTR tower (predicts interaction)
+cvr_model = "GRU_DNN"  # ESSM's CVR tower (predicts purchase given interaction)
+ctr_sees_action_type = False  # the original hid the action-type channel from the CTR tower
+mlp_units = [568, 256, 128, 64]  # hidden sizes of every tower's MLP (the original's last version)
+mlp_activation = "prelu"  # "prelu" or "dice"
+mlp_dropout = 0.0  # dropout after each MLP layer
+attention_units = [80, 40]  # DIN/DIEN attention MLP hidden sizes
+attention_softmax = False  # DIN: weights as in the paper (no softmax); DIEN always normalises
+dien_gru_units = 32  # DIEN interest extractor GRU
+dien_augru_units = 32  # DIEN interest evolution AUGRU
+dien_aux_weight = 1.0  # weight of DIEN's auxiliary loss (next behaviour vs sampled negatives)
+gru_units = 64  # GRU of GRU_DNN and GRU_FM
+
+# ---------------------------------------------------------------- training
+learning_rate = 0.008  # Adam learning rate (the README's best)
+lr_decay = 0.5  # learning rate multiplied by this after each epoch
+clip_norm = 3.0  # gradients clipped to this global norm
+batch_size = 2048  # training batch
+eval_batch_size = 8192  # evaluation batch
+eval_every = 100  # evaluate on dev every this many training steps
+patience = 30  # stop after this many evaluations without a better dev Main AUC
+max_epochs = 100  # upper bound on passes over the training split
+label_smoothing = 0.1  # on the auxiliary (CTR) loss only
+ctr_weight = 1.0  # weight of the CTR loss in ESSM
+cvr_weight = 0.0  # weight of the CVR loss (on interacted samples only) in ESSM
+seeds = [16]  # one run per seed; several give mean +- std

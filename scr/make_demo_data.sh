@@ -1,0 +1,6 @@
+#!/bin/sh
+# Writes a generated demo behaviour log (actions, items, users) into ddata/raw/.
+# Settings as key=value, e.g.: sh scr/make_demo_data.sh demo_scale=10
+set -e
+cd "$(dirname "$0")/.."
+${PYTHON:-python3} -m preprocessing.make_demo_data "$@"

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Builds the training, dev and test arrays in ddata/processed/ from the raw log in ddata/raw/.
+# Settings as key=value, e.g.: sh scr/pre_processing.sh max_len=50
+set -e
+cd "$(dirname "$0")/.."
+${PYTHON:-python3} -m preprocessing.build_dataset "$@"
