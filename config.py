@@ -60,3 +60,5 @@ label_smoothing = 0.1  # on the auxiliary (CTR) loss only
 ctr_weight = 1.0  # weight of the CTR loss in ESSM
 cvr_weight = 0.0  # weight of the CVR loss (on interacted samples only) in ESSM
 seeds = [16]  # one run per seed; several give mean +- std
+jit_compile = False  # compile train steps with XLA
+deterministic = True  # same seed and data -> same metrics on CPU (TensorFlow op determinism)

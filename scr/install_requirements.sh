@@ -4,7 +4,7 @@ set -e
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 file=requirements.txt
-check="import tensorflow, keras, gensim, numpy, pandas, pyarrow, sklearn"
+check="import tensorflow, keras, gensim, numpy, pandas, pyarrow, sklearn, tensorboard"
 if [ "$1" = "dev" ]; then
     file=requirements-dev.txt
     check="$check, pytest"
