@@ -11,10 +11,10 @@ results_dir = "ddata/results"  # runs.csv and one folder per run
 allow_pickle = False  # read a merged .pkl table; loading a pickle runs code, so opt in only for trusted files
 
 # ---------------------------------------------------------------- demo data
-demo_users = 12000  # users in the generated log; the default keeps sh scr/run_all.sh under 15 minutes
+demo_users = 15000  # users in the generated log; the default keeps sh scr/run_all.sh under 15 minutes
 demo_items = 6000  # items in the generated catalogue
 demo_categories = 120  # third-level categories
-demo_scale = 1.0  # multiplies users and items; ~100 gives tens of millions of actions for benchmarks
+demo_scale = 1.0  # multiplies users and items; 1.0 gives about 1.5 million actions, 20 about 30 million
 demo_start = "2020-02-01"  # first day of the generated log, as in the original data
 demo_end = "2020-04-15"  # last day of the generated log
 demo_seed = 2021  # the generator is deterministic for a given seed and size

@@ -1,0 +1,394 @@
+"""Generates a demo behaviour log in the raw-data format (README "Raw data") and writes it to raw_dir.
+
+    python -m preprocessing.make_demo_data demo_scale=10 raw_dir=/tmp/raw
+
+The log is simulated day by day, vectorised over users and (user, item) pairs, so that it carries
+the structure the models are meant to find:
+  - categories and items have long-tailed popularity; every item belongs to a category, a brand
+    (within the category), a shop (selling that category) and the shop's vendor; shops have scores;
+  - users have attributes; membership level and age band shift how likely they are to buy, and an
+    activity level sets how often they come;
+  - each user holds a few interest slots (a category, a preferred brand in it, a weight); slots
+    drift to new categories over time, so recent behaviour predicts the next days better than old;
+    some slots are buying missions, which draw more browsing and end soon after an order;
+  - a visit to an item is a few browses, possibly a follow or an add to cart, and an order usually
+    on a later visit; an order is followed by a comment days later with some probability;
+  - a user comes back to items seen before while the item's category is still among the user's
+    interests, more often shortly after the last visit and after an add to cart; how likely a pair
+    converts depends on the target item (its category being a current mission, its brand being the
+    slot's preferred brand, its quality, its shop's score), which is what DIN/DIEN attention reads.
+Calibration on the original's windows (5-day interaction range, next 5 days as label range):
+about 15% of the distinct (user, item) pairs of an interaction range act again in the label range,
+and about 1% order. The same settings always give the same tables.
+"""
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+import configurator
+import errors
+from preprocessing import raw_data
+
+DEMO_FILES = ("actions.parquet", "items.parquet", "users.parquet")
+MARKER = "demo.json"  # settings of the generated set; marks raw_dir as holding replaceable demo data
+
+# ---- catalogue
+CATEGORY_ZIPF = 1.0  # category popularity ~ rank^-a
+ITEM_ZIPF = 1.1  # item popularity within its category ~ rank^-a
+BRAND_GEOMETRIC = 0.3  # brand index within a category ~ geometric(p): a few big brands, a long tail
+ITEMS_PER_SHOP = 15  # catalogue items per shop, on average
+SHOPS_PER_VENDOR = 1.5  # shops per vendor, on average
+# ---- users
+SLOTS = 4  # interest slots per user
+ACTIVITY_MEDIAN = 0.16  # median chance that a user comes on a given day
+ACTIVITY_SPREAD = 0.8  # log-normal spread of activity across users
+LEVEL_EFFECT = 0.2  # log buying propensity per membership level above the middle one
+AGE_EFFECT = np.array([-0.4, -0.1, 0.2, 0.3, 0.1, -0.2])  # log buying propensity by age band 1..6
+# ---- behaviour
+DRIFT = 0.07  # daily chance that an interest slot moves to a new category
+DONE_DRIFT = 0.5  # daily chance that a slot whose mission ended with an order moves on
+MISSION = 0.2  # chance that a new slot is a buying mission (times the user's propensity)
+MISSION_PULL = 3.0  # a mission slot draws this many times its weight of new browsing
+NEW_ITEMS = 1.6  # items newly looked at per active day, besides the first (Poisson mean)
+SAME_BRAND = 0.5  # share of new items picked within the slot's preferred brand
+BROWSES = 0.8  # extra browses per visit (Poisson mean)
+REVISIT = 0.15  # chance that an active user revisits a fresh in-interest pair (before decay)
+REVISIT_DECAY_DAYS = 4.0  # revisit chance decays with days since the last visit
+OUT_OF_INTEREST = 0.05  # revisit factor once the item's category left the user's interests
+MISSION_REVISIT = 1.6  # revisit factor for a pair in a mission category
+STAGE_REVISIT = np.array([1.0, 2.2, 0.35])  # revisit factor after browse, after cart/follow, after order
+MAX_IDLE_DAYS = 20  # pairs idle for longer are forgotten
+CART = 0.03  # chance of follow/cart on a visit (times the pair's affinity)
+FOLLOW_SHARE = 0.3  # follows among follow/cart actions
+ORDER_AFTER_CART = 0.1  # chance of an order on a visit after a cart (times affinity)
+ORDER_SAME_VISIT = 0.04  # chance of an order on the visit of the cart itself (times affinity)
+COMMENT = 0.4  # chance that an order gets a comment
+COMMENT_LAG = 0.3  # comment lag in days ~ 1 + geometric(p)
+BRAND_MATCH = 1.5  # affinity factor when the item's brand is the slot's preferred brand
+MISSION_AFFINITY = 5.0  # affinity factor in a mission category
+INTENT_BASE = 0.1  # affinity factor of a category the user has not visited lately ...
+INTENT_PER_VISIT = 0.4  # ... plus this per recent visit to an item of the category
+INTENT_KEEP = 0.75  # share of the recent-visit count carried to the next day
+INTEREST_AFFINITY = 0.5  # affinity factor in a plain interest category
+STRAY_AFFINITY = 0.05  # affinity factor outside the user's interests
+QUALITY_SPREAD = 0.4  # log-normal spread of item quality (affinity factor)
+SHOP_EFFECT = 1.2  # log affinity per shop-score point above the mean
+SHOP_SCORE_MEAN = 9.2  # shop scores ~ normal around this, clipped to [5, 10]
+SHOP_SCORE_SPREAD = 0.45
+WEEKDAY_ACTIVITY = np.array([1.0, 0.95, 0.95, 1.0, 1.1, 1.2, 1.15])  # Monday..Sunday
+HOURS = np.array([1, 1, 1, 1, 1, 2, 3, 5, 6, 6, 7, 7, 7, 6, 6, 6, 6, 7, 8, 10, 11, 11, 8, 4], float)  # by hour of day
+SECONDS_BETWEEN = 70.0  # mean seconds between the actions of one visit
+
+
+def generate(cfg):
+    """(actions, items, users) DataFrames of the raw-data contract, deterministic for cfg's demo_* settings."""
+    n_users, n_items, n_categories, start, n_days = _sizes(cfg)
+    rng = np.random.default_rng(cfg.demo_seed)
+    items = _catalogue(rng, n_items, n_categories)
+    users = _people(rng, n_users)
+    log = _simulate(rng, items, users, n_days)
+    return _tables(rng, items, users, log, start)
+
+
+def _sizes(cfg):
+    n_users = round(cfg.demo_users * cfg.demo_scale)
+    n_items = round(cfg.demo_items * cfg.demo_scale)
+    if cfg.demo_scale <= 0 or n_users < 1:
+        raise configurator.ConfigError(f"settings demo_users={cfg.demo_users}, demo_scale={cfg.demo_scale}: "
+                                       "expected at least one user")
+    if not 1 <= cfg.demo_categories <= n_items:
+        raise configurator.ConfigError(f"setting demo_categories={cfg.demo_categories}: expected between 1 and "
+                                       f"the number of items ({n_items})")
+    try:
+        start, end = pd.Timestamp(cfg.demo_start), pd.Timestamp(cfg.demo_end)
+    except ValueError:
+        raise configurator.ConfigError(f"settings demo_start={cfg.demo_start!r}, demo_end={cfg.demo_end!r}: "
+                                       "expected dates like 2020-02-01") from None
+    if end < start or start.normalize() != start or end.normalize() != end:
+        raise configurator.ConfigError(f"settings demo_start={cfg.demo_start!r}, demo_end={cfg.demo_end!r}: "
+                                       "expected two dates, the first not after the second")
+    return n_users, n_items, cfg.demo_categories, start, (end - start).days + 1
+
+
+def _zipf(n, a):
+    return (np.arange(n) + 1.0) ** -a
+
+
+def _cumulative(groups, weights):
+    """group + running share of weight within the group, items ordered by group; ends exactly at group + 1."""
+    totals = np.bincount(groups, weights)
+    within = np.cumsum(weights) - np.repeat(np.cumsum(totals) - totals, np.bincount(groups))
+    last = np.r_[groups[1:] != groups[:-1], True]
+    shares = within / totals[groups]
+    shares[last] = 1.0
+    return groups + shares
+
+
+def _pick(rng, cumulative, groups):
+    """One index per entry of groups, drawn by weight among the indices of that group."""
+    at = np.searchsorted(cumulative, groups + rng.random(len(groups)), side="right")
+    return np.minimum(at, len(cumulative) - 1)
+
+
+def _catalogue(rng, n_items, n_categories):
+    """Item arrays, items ordered by (category, brand); the category and brand samplers."""
+    category_weight = rng.permutation(_zipf(n_categories, CATEGORY_ZIPF))
+    category_weight /= category_weight.sum()
+    # Every category gets an item; the rest follow popularity, flattened (big categories are broad).
+    rest = rng.choice(n_categories, n_items - n_categories, p=category_weight ** 0.6 / (category_weight ** 0.6).sum())
+    category = np.sort(np.r_[np.arange(n_categories), rest])
+    brand_in_category = rng.geometric(BRAND_GEOMETRIC, n_items) - 1
+    order = np.lexsort((brand_in_category, category))
+    category, brand_in_category = category[order], brand_in_category[order]
+    brand = np.unique(np.c_[category, brand_in_category], axis=0, return_inverse=True)[1].ravel()
+    rank = np.arange(n_items) - np.searchsorted(category, category)
+    # Zipf by rank within the category, the ranks shuffled so that popular items spread over brands.
+    popularity = ((rank + 1.0) ** -ITEM_ZIPF)[np.lexsort((rng.random(n_items), category))]
+    popularity *= rng.lognormal(0.0, 0.3, n_items)
+    n_shops = max(n_categories, n_items // ITEMS_PER_SHOP)
+    shop_category = np.sort(np.r_[np.arange(n_categories), rng.choice(n_categories, n_shops - n_categories, p=category_weight)])
+    shop_start = np.searchsorted(shop_category, np.arange(n_categories))
+    shop_count = np.bincount(shop_category, minlength=n_categories)
+    shop = shop_start[category] + (rng.random(n_items) * shop_count[category]).astype(np.int64)
+    n_vendors = max(1, round(n_shops / SHOPS_PER_VENDOR))
+    vendor_of_shop = np.r_[rng.permutation(n_vendors), rng.integers(0, n_vendors, max(0, n_shops - n_vendors))][:n_shops]
+    shop_score = np.clip(rng.normal(SHOP_SCORE_MEAN, SHOP_SCORE_SPREAD, n_shops), 5.0, 10.0).round(2)
+    quality = rng.lognormal(0.0, QUALITY_SPREAD, n_items)
+    conversion = quality * np.exp(SHOP_EFFECT * (shop_score[shop] - SHOP_SCORE_MEAN))
+    return {
+        "category": category, "brand": brand, "shop": shop, "vendor": vendor_of_shop[shop],
+        "shop_score": shop_score[shop], "conversion": conversion, "category_weight": category_weight,
+        "by_category": _cumulative(category, popularity), "by_brand": _cumulative(brand, popularity),
+        "n_brands": brand.max() + 1, "n_shops": n_shops, "n_vendors": n_vendors,
+    }
+
+
+def _people(rng, n_users):
+    """User attribute arrays, buying propensity (mean 1) and daily activity."""
+    age = rng.choice(6, n_users, p=[0.08, 0.25, 0.3, 0.2, 0.11, 0.06]) + 1
+    age_effect = AGE_EFFECT[age - 1]
+    unknown_age = rng.random(n_users) < 0.03
+    age[unknown_age], age_effect[unknown_age] = -1, 0.0  # -1: age not given, as in the original log
+    level = rng.choice(7, n_users, p=[0.05, 0.1, 0.2, 0.25, 0.2, 0.12, 0.08]) + 1
+    province = rng.choice(34, n_users, p=_zipf(34, 0.8) / _zipf(34, 0.8).sum()) + 1
+    city = province * 100 + np.minimum(rng.geometric(0.25, n_users), 15)
+    propensity = np.exp(LEVEL_EFFECT * (level - 4) + age_effect + rng.normal(0.0, 0.3, n_users))
+    activity = rng.lognormal(np.log(ACTIVITY_MEDIAN), ACTIVITY_SPREAD, n_users) * (1 + 0.05 * (level - 4))
+    return {
+        "age": age, "sex": rng.choice(3, n_users, p=[0.45, 0.45, 0.1]), "user_level": level,
+        "province": province, "city": city, "county": city * 100 + np.minimum(rng.geometric(0.3, n_users), 12),
+        "propensity": propensity / propensity.mean(), "activity": np.minimum(activity, 0.9),
+    }
+
+
+def _new_slots(rng, items, propensity):
+    """Category, preferred brand, weight and mission flag of len(propensity) fresh interest slots."""
+    n = len(propensity)
+    category = np.searchsorted(np.cumsum(items["category_weight"]), rng.random(n) * items["category_weight"].sum())
+    category = np.minimum(category, len(items["category_weight"]) - 1)
+    brand = items["brand"][_pick(rng, items["by_category"], category)]
+    return category, brand, rng.gamma(1.0, size=n), rng.random(n) < MISSION * propensity
+
+
+def _relation(items, slots, users_of, items_of):
+    """Per pair: item category among the user's interests, a mission category, the slot's preferred brand;
+    and the (pair, slot) match matrix."""
+    category, brand, _, mission = slots
+    match = category[users_of] == items["category"][items_of][:, None]
+    return (match.any(1), (match & mission[users_of]).any(1),
+            (match & (brand[users_of] == items["brand"][items_of][:, None])).any(1), match)
+
+
+def _simulate(rng, items, users, n_days):
+    """(user, item, second since the start, action type) arrays of the whole log."""
+    n_users = len(users["propensity"])
+    flat = _new_slots(rng, items, np.repeat(users["propensity"], SLOTS))
+    slots = tuple(a.reshape(n_users, SLOTS) for a in flat)  # category, brand, weight, mission
+    done = np.zeros((n_users, SLOTS), bool)
+    intent = np.zeros((n_users, SLOTS))  # decayed count of recent visits in each slot's category
+    pair_user = np.empty(0, np.int64)
+    pair_item = np.empty(0, np.int64)
+    pair_stage = np.empty(0, np.int8)  # 0 browsed, 1 followed or carted, 2 ordered
+    pair_last = np.empty(0, np.int64)
+    comments = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))  # user, item, due day
+    log = []
+    for day in range(n_days):
+        move = rng.random((n_users, SLOTS)) < np.where(done, DONE_DRIFT, DRIFT)
+        rows, cols = np.nonzero(move)
+        for array, fresh in zip(slots, _new_slots(rng, items, users["propensity"][rows])):
+            array[rows, cols] = fresh
+        done[rows, cols] = False
+        intent[rows, cols] = 0.0
+        intent *= INTENT_KEEP
+
+        active = rng.random(n_users) < users["activity"] * WEEKDAY_ACTIVITY[day % 7]
+        known = np.flatnonzero(active[pair_user])
+        in_interest, mission, _, _ = _relation(items, slots, pair_user[known], pair_item[known])
+        chance = (REVISIT * np.exp(-(day - pair_last[known]) / REVISIT_DECAY_DAYS)
+                  * np.where(in_interest, 1.0, OUT_OF_INTEREST) * np.where(mission, MISSION_REVISIT, 1.0)
+                  * STAGE_REVISIT[pair_stage[known]])
+        revisits = known[rng.random(len(known)) < chance]
+
+        new_user, new_item = _new_pairs(rng, items, slots, np.flatnonzero(active))
+        first_new = len(pair_user)
+        pair_user = np.r_[pair_user, new_user]
+        pair_item = np.r_[pair_item, new_item]
+        pair_stage = np.r_[pair_stage, np.zeros(len(new_user), np.int8)]
+        pair_last = np.r_[pair_last, np.full(len(new_user), day)]
+        visits = np.r_[revisits, np.arange(first_new, len(pair_user))]
+
+        vu, vi = pair_user[visits], pair_item[visits]
+        in_interest, mission, brand_match, match = _relation(items, slots, vu, vi)
+        # Buying intent builds up with visits to the category, so the history says which targets convert.
+        visit_rows, visit_slots = np.nonzero(match)
+        np.add.at(intent, (vu[visit_rows], visit_slots), 1.0)
+        recent = (intent[vu] * match).max(1)
+        affinity = (users["propensity"][vu] * items["conversion"][vi] * np.where(brand_match, BRAND_MATCH, 1.0)
+                    * (INTENT_BASE + INTENT_PER_VISIT * recent)
+                    * np.where(mission, MISSION_AFFINITY, np.where(in_interest, INTEREST_AFFINITY, STRAY_AFFINITY)))
+        stage = pair_stage[visits]
+        cart = (stage == 0) & (rng.random(len(visits)) < CART * affinity)
+        order = (((stage == 1) & (rng.random(len(visits)) < ORDER_AFTER_CART * affinity))
+                 | (cart & (rng.random(len(visits)) < ORDER_SAME_VISIT * affinity)))
+        pair_stage[visits] = np.where(order, 2, np.where(cart, 1, stage))
+        pair_last[visits] = day
+        # An order ends the buying missions of its category.
+        ordered_rows, ordered_slots = np.nonzero(match[order] & slots[3][vu[order]])
+        done[vu[order][ordered_rows], ordered_slots] = True
+        slots[3][vu[order][ordered_rows], ordered_slots] = False
+
+        commented = order & (rng.random(len(visits)) < COMMENT)
+        due = day + rng.geometric(COMMENT_LAG, int(commented.sum()))
+        comments = tuple(np.r_[old, new] for old, new in zip(comments, (vu[commented], vi[commented], due)))
+        today = comments[2] == day
+        log.append(_visit_actions(rng, day, vu, vi, cart, order))
+        log.append(_comment_actions(rng, day, comments[0][today], comments[1][today]))
+        comments = tuple(a[~today] for a in comments)
+
+        keep = day - pair_last < MAX_IDLE_DAYS
+        pair_user, pair_item, pair_stage, pair_last = (a[keep] for a in (pair_user, pair_item, pair_stage, pair_last))
+    return tuple(np.concatenate(parts) for parts in zip(*log))
+
+
+def _new_pairs(rng, items, slots, active_users):
+    """Items newly looked at by the active users: a slot by weight (missions pull harder), then an item
+    of the slot's preferred brand or of its category, by popularity."""
+    users_of = np.repeat(active_users, 1 + rng.poisson(NEW_ITEMS, len(active_users)))
+    category, brand, weight, mission = slots
+    pull = np.cumsum(weight[users_of] * np.where(mission[users_of], MISSION_PULL, 1.0), axis=1)
+    slot = (pull < rng.random(len(users_of))[:, None] * pull[:, -1:]).sum(1)
+    by_brand = rng.random(len(users_of)) < SAME_BRAND
+    item = _pick(rng, items["by_category"], category[users_of, slot])
+    item[by_brand] = _pick(rng, items["by_brand"], brand[users_of[by_brand], slot[by_brand]])
+    return users_of, item
+
+
+def _session_starts(rng, n):
+    hour = rng.choice(24, n, p=HOURS / HOURS.sum())
+    return hour * 3600.0 + rng.random(n) * 3600.0
+
+
+def _visit_actions(rng, day, users_of, items_of, cart, order):
+    """Browses of each visit, then its follow/cart and order, seconds apart."""
+    browses = 1 + rng.poisson(BROWSES, len(users_of))
+    gaps = rng.exponential(SECONDS_BETWEEN, browses.sum())
+    ends = np.cumsum(browses)
+    elapsed = np.cumsum(gaps)
+    before = np.repeat(elapsed[ends - browses] - gaps[ends - browses], browses)
+    start = _session_starts(rng, len(users_of))
+    browse_time = np.repeat(start, browses) + elapsed - before
+    last = browse_time[ends - 1]
+    cart_time = last + rng.exponential(SECONDS_BETWEEN, len(users_of))
+    order_time = np.where(cart, cart_time, last) + rng.exponential(2 * SECONDS_BETWEEN, len(users_of))
+    carted = np.where(rng.random(int(cart.sum())) < FOLLOW_SHARE, 3, 5)
+    user = np.r_[np.repeat(users_of, browses), users_of[cart], users_of[order]]
+    item = np.r_[np.repeat(items_of, browses), items_of[cart], items_of[order]]
+    seconds = np.r_[browse_time, cart_time[cart], order_time[order]]
+    kind = np.r_[np.ones(len(browse_time), np.int8), carted.astype(np.int8), np.full(int(order.sum()), 2, np.int8)]
+    return user, item, day * 86400 + np.minimum(seconds, 86399).astype(np.int64), kind
+
+
+def _comment_actions(rng, day, users_of, items_of):
+    seconds = day * 86400 + _session_starts(rng, len(users_of)).astype(np.int64)
+    return users_of, items_of, seconds, np.full(len(users_of), 4, np.int8)
+
+
+def _ids(rng, n, stride):
+    """n distinct positive integer ids in random order, spread like real account and sku numbers."""
+    return (np.arange(n) * stride + rng.integers(1, stride, n))[rng.permutation(n)]
+
+
+def _tables(rng, items, users, log, start):
+    user_ids = _ids(rng, len(users["propensity"]), 10)
+    item_ids = _ids(rng, len(items["category"]), 10)
+    user, item, seconds, kind = log
+    order = np.argsort(seconds, kind="stable")
+    actions = pd.DataFrame({
+        "user_log_acct": user_ids[user[order]],
+        "item_sku_id": item_ids[item[order]],
+        "action_time": start.to_datetime64().astype("datetime64[ns]") + seconds[order].astype("timedelta64[s]"),
+        "action_type": kind[order],
+    })
+    actions["action_time"] = actions["action_time"].astype("datetime64[ns]")
+    catalogue = pd.DataFrame({
+        "item_sku_id": item_ids,
+        "brand_code": _ids(rng, items["n_brands"], 7)[items["brand"]],
+        "shop_id": _ids(rng, items["n_shops"], 5)[items["shop"]],
+        "item_third_cate_cd": _ids(rng, len(items["category_weight"]), 13)[items["category"]],
+        "vender_id": _ids(rng, items["n_vendors"], 5)[items["vendor"]],
+        "shop_score": items["shop_score"].astype(np.float32),
+    }).sort_values("item_sku_id", ignore_index=True)
+    people = pd.DataFrame({"user_log_acct": user_ids, **{c: users[c] for c in raw_data.USER_COLUMNS[1:]}})
+    people = people.astype({c: np.int64 for c in people.columns}).sort_values("user_log_acct", ignore_index=True)
+    return actions, catalogue, people
+
+
+def write(actions, items, users, raw_dir, settings):
+    """Writes the three tables and a marker into raw_dir at once, replacing an older demo set; refuses
+    to touch a raw_dir that holds anything else."""
+    raw_dir = pathlib.Path(raw_dir)
+    if raw_dir.exists():
+        if not raw_dir.is_dir():
+            raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder")
+        foreign = sorted(p.name for p in raw_dir.iterdir() if p.name not in (*DEMO_FILES, MARKER))
+        if foreign:
+            raise errors.PipelineError(f"raw_dir={raw_dir} holds files that are not a generated demo set "
+                                       f"({', '.join(foreign[:5])}); move them away or choose another raw_dir")
+    raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}.new.", dir=raw_dir.parent))
+    try:
+        for name, table in zip(DEMO_FILES, (actions, items, users)):
+            table.to_parquet(staging / name, index=False)
+        (staging / MARKER).write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")
+        if raw_dir.exists():
+            old = pathlib.Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}.old.", dir=raw_dir.parent))
+            os.rename(raw_dir, old / raw_dir.name)
+            os.rename(staging, raw_dir)
+            shutil.rmtree(old)
+        else:
+            os.rename(staging, raw_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def main(argv=None):
+    cfg = configurator.load(argv)
+    began = time.perf_counter()
+    actions, items, users = generate(cfg)
+    settings = {k: v for k, v in vars(cfg).items() if k.startswith("demo_")}
+    write(actions, items, users, cfg.raw_dir, settings)
+    times = actions["action_time"]
+    print(f"demo data: {len(actions)} actions, {len(users)} users, {len(items)} items, "
+          f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}, {time.perf_counter() - began:.1f} s -> {cfg.raw_dir}")
+
+
+if __name__ == "__main__":
+    sys.exit(errors.run_cli(main, sys.argv[1:]))

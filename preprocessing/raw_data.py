@@ -1,0 +1,375 @@
+"""Reads the raw behaviour log (README "Raw data") and validates it.
+
+Forms, in the raw-data folder (exactly one of them):
+  - three tables `actions`, `items`, `users`, each `.csv` (with a header) or `.parquet`;
+  - one merged table `merged.csv|parquet` holding every column (the original project's form),
+    or `merged.pkl`, read only with allow_pickle=True because loading a pickle runs code.
+From a merged table the side tables are its distinct item and user rows.
+
+Ids (user_log_acct, item_sku_id) and side attributes are integers or strings. A CSV cell carries no
+type: a CSV column is integers when every cell is an integer, otherwise strings. In the result,
+integer columns are int64 and string columns are categorical; an id column shares one categorical
+dtype across the tables, whose categories are the side table's ids.
+
+Errors (RawDataError, one line naming the file, the column, a few offending values and their count):
+  - the folder, or one of the three tables, is missing; two forms or two files for one table;
+  - merged.pkl without allow_pickle;
+  - a file that cannot be read, a missing column, an empty table;
+  - an action time that is missing or not a date-time like 2020-02-01 10:00:00;
+  - an action type that is missing or not one of 1-5;
+  - a missing id in actions, or a missing key in a side table;
+  - ids of mixed types: integers and strings in one column, floats that are not integers, or an id
+    column of integers in actions but of strings in the side table (or the other way round);
+  - a side-table key on rows with different attributes (in a merged table: an item or user whose
+    attributes differ between its rows);
+  - more than half of the distinct users (or items) of actions absent from their side table, which
+    means a wrong file or a different id encoding rather than a few missing rows;
+  - a shop_score that is not a number, or infinite.
+
+Repairs (counted in RawData.repairs, name -> rows touched, and printed on stderr, one line each):
+  - "{table}: exact duplicate rows dropped" (three-table form only);
+  - "{table}.{column}: missing values set to unknown (...)": a missing side attribute becomes the
+    reserved unknown value, UNKNOWN_INT (-1) for integer columns, UNKNOWN_STR for string columns,
+    UNKNOWN_SCORE (-1.0) for shop_score;
+  - "{table}: ids seen only in actions added with unknown attributes": when at most half of the
+    distinct users (or items) of actions are absent from their side table, the actions are kept
+    and each absent id gets a side row of unknown attributes.
+"""
+import dataclasses
+import pathlib
+import sys
+
+import numpy as np
+import pandas as pd
+
+import errors
+
+ACTION_COLUMNS = ["user_log_acct", "item_sku_id", "action_time", "action_type"]
+ITEM_COLUMNS = ["item_sku_id", "brand_code", "shop_id", "item_third_cate_cd", "vender_id", "shop_score"]
+USER_COLUMNS = ["user_log_acct", "age", "sex", "user_level", "province", "city", "county"]
+TABLE_COLUMNS = {"actions": ACTION_COLUMNS, "items": ITEM_COLUMNS, "users": USER_COLUMNS}
+SIDE_KEYS = {"items": "item_sku_id", "users": "user_log_acct"}
+ACTION_TYPES = {1: "browse", 2: "order", 3: "follow", 4: "comment", 5: "cart"}
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+UNKNOWN_INT = -1  # reserved unknown side attribute in an integer column
+UNKNOWN_STR = "unknown"  # reserved unknown side attribute in a string column
+UNKNOWN_SCORE = -1.0  # reserved unknown shop_score, outside the range of real ratings
+ABSENT_ID_LIMIT = 0.5  # above this share of absent distinct ids, the side table is taken as wrong
+EXAMPLES = 5  # offending values quoted in an error message
+
+
+class RawDataError(errors.PipelineError):
+    """The raw data break the contract; the message names the file, column and offending values."""
+
+
+@dataclasses.dataclass
+class RawData:
+    actions: pd.DataFrame  # user_log_acct, item_sku_id, action_time (datetime64[ns]), action_type (int8, 1..5)
+    items: pd.DataFrame  # item_sku_id (unique), brand_code, shop_id, item_third_cate_cd, vender_id, shop_score (float32)
+    users: pd.DataFrame  # user_log_acct (unique), age, sex, user_level, province, city, county
+    repairs: dict  # name of a documented repair -> count of rows it touched (empty when clean)
+    files: list  # pathlib.Path of every file read, for fingerprinting
+
+
+def load_raw(raw_dir, allow_pickle=False):
+    """The validated log in raw_dir (see the module docstring); raises RawDataError on bad input."""
+    raw_dir = pathlib.Path(raw_dir)
+    paths = _find_files(raw_dir, allow_pickle)
+    repairs = {}
+    if "merged" in paths:
+        path = paths["merged"]
+        frame = _read(path, sum(TABLE_COLUMNS.values(), []))
+        ids = {c: _typed(frame[c], path, c) for c in ("user_log_acct", "item_sku_id")}
+        _require_ids(ids["user_log_acct"], path, "user_log_acct")
+        _require_ids(ids["item_sku_id"], path, "item_sku_id")
+        actions = _actions(frame, ids, path)
+        items = _side(frame, "items", path, repairs, ids, merged=True)
+        users = _side(frame, "users", path, repairs, ids, merged=True)
+        files = [path]
+    else:
+        frames = {name: _read(paths[name], TABLE_COLUMNS[name]) for name in TABLE_COLUMNS}
+        ids = {c: _typed(frames["actions"][c], paths["actions"], c) for c in ("user_log_acct", "item_sku_id")}
+        for column in ids:
+            _require_ids(ids[column], paths["actions"], column)
+        actions = _actions(frames["actions"], ids, paths["actions"])
+        items = _side(frames["items"], "items", paths["items"], repairs)
+        users = _side(frames["users"], "users", paths["users"], repairs)
+        for table, side in (("items", items), ("users", users)):
+            key = SIDE_KEYS[table]
+            _check_same_kind(actions[key], paths["actions"], side[key], paths[table], key)
+        items = _add_absent(actions, items, "items", paths, repairs)
+        users = _add_absent(actions, users, "users", paths, repairs)
+        files = [paths[name] for name in TABLE_COLUMNS]
+    actions, items, users = _final_dtypes(actions, items, users)
+    for name, count in repairs.items():
+        print(f"raw data repair: {name}: {count} rows", file=sys.stderr)
+    return RawData(actions=actions, items=items, users=users, repairs=repairs, files=files)
+
+
+def _find_files(raw_dir, allow_pickle):
+    if not raw_dir.is_dir():
+        raise RawDataError(f"{raw_dir}: raw-data folder not found; put the log there "
+                           "(README \"Raw data\") or run sh scr/make_demo_data.sh")
+    found = {name: [raw_dir / f"{name}{s}" for s in TABLE_SUFFIXES if (raw_dir / f"{name}{s}").is_file()]
+             for name in (*TABLE_COLUMNS, "merged")}
+    if (raw_dir / "merged.pkl").is_file():
+        found["merged"].append(raw_dir / "merged.pkl")
+    for name, paths in found.items():
+        if len(paths) > 1:
+            raise RawDataError(f"{raw_dir}: several files for one table ({', '.join(p.name for p in paths)}); keep one")
+    tables = [found[name][0].name for name in TABLE_COLUMNS if found[name]]
+    if found["merged"] and tables:
+        raise RawDataError(f"{raw_dir}: both a merged table ({found['merged'][0].name}) and separate tables "
+                           f"({', '.join(tables)}); keep one form")
+    if found["merged"]:
+        path = found["merged"][0]
+        if path.suffix == ".pkl" and not allow_pickle:
+            raise RawDataError(f"{path}: a pickle is read only with allow_pickle=True, because loading a pickle "
+                               "runs code from the file; opt in only for a file you trust, or convert it to Parquet")
+        return {"merged": path}
+    missing = [name for name in TABLE_COLUMNS if not found[name]]
+    if missing:
+        raise RawDataError(f"{raw_dir}: missing {', '.join(f'{m}.csv|parquet' for m in missing)}; expected "
+                           "actions, items and users as .csv or .parquet, or one merged.csv|parquet")
+    return {name: found[name][0] for name in TABLE_COLUMNS}
+
+
+def _read(path, columns):
+    try:
+        if path.suffix == ".csv":
+            frame = pd.read_csv(path, engine="pyarrow")
+        elif path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_pickle(path)
+    # Readers raise many types for a corrupt file; any of them is bad input, reported in one line.
+    except Exception as err:  # noqa: BLE001
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise RawDataError(f"{path}: cannot be read as {path.suffix[1:]}: {reason}") from None
+    if not isinstance(frame, pd.DataFrame):
+        raise RawDataError(f"{path}: holds a {type(frame).__name__}, expected a table (DataFrame)")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RawDataError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}")
+    if len(frame) == 0:
+        raise RawDataError(f"{path}: the table is empty (no rows)")
+    return frame[columns].reset_index(drop=True)
+
+
+def _examples(values):
+    """A few distinct values, quoted, for an error message."""
+    shown = pd.Series(values, dtype=object).drop_duplicates().head(EXAMPLES).tolist()
+    return ", ".join(repr(v) for v in shown)
+
+
+def _rows(mask):
+    """Row numbers (1 = first data row) of a few True entries of mask."""
+    return ", ".join(str(i + 1) for i in np.flatnonzero(np.asarray(mask))[:EXAMPLES])
+
+
+def _typed(series, path, column):
+    """The column as nullable Int64 or as str (missing values kept); mixed types raise RawDataError."""
+    where = f"{path} column {column}"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = _typed(pd.Series(series.cat.categories), path, column)
+        return pd.Series(categories.array.take(series.cat.codes.to_numpy(), allow_fill=True), name=series.name)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        raise RawDataError(f"{where}: expected integer or string ids, found booleans")
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype("Int64")
+    if pd.api.types.is_float_dtype(series.dtype):
+        return _integral(series, where)
+    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+        return series
+    if series.dtype != object:
+        raise RawDataError(f"{where}: expected integer or string ids, found {series.dtype}")
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("integer", "empty"):
+        return series.astype("Int64")
+    if kind == "string":
+        return series.astype("str")
+    if kind in ("floating", "mixed-integer-float"):
+        return _integral(series.astype("float64"), where)
+    present = series.dropna()
+    kinds = present.map(lambda v: type(v).__name__).value_counts()
+    described = ", ".join(f"{n} {t}" for t, n in kinds.items())
+    one_per_type = present[~present.map(type).duplicated()]
+    raise RawDataError(f"{where}: ids of mixed types ({described}; e.g. {_examples(one_per_type)}); "
+                       "expected all integers or all strings")
+
+
+def _integral(series, where):
+    present = series.dropna()
+    bad = ~np.isfinite(present) | (present % 1 != 0)
+    if bad.any():
+        raise RawDataError(f"{where}: {int(bad.sum())} values are not integer ids (e.g. {_examples(present[bad])})")
+    return series.astype("Int64")
+
+
+def _is_int(series):
+    return isinstance(series.dtype, pd.Int64Dtype) or pd.api.types.is_integer_dtype(series.dtype)
+
+
+def _require_ids(series, path, column):
+    missing = series.isna()
+    if missing.any():
+        raise RawDataError(f"{path} column {column}: {int(missing.sum())} rows have no id (e.g. data rows {_rows(missing)})")
+
+
+def _actions(frame, ids, path):
+    times = _times(frame["action_time"], f"{path} column action_time")
+    types = _action_types(frame["action_type"], f"{path} column action_type")
+    return pd.DataFrame({
+        "user_log_acct": _plain(ids["user_log_acct"]),
+        "item_sku_id": _plain(ids["item_sku_id"]),
+        "action_time": times,
+        "action_type": types,
+    })
+
+
+def _plain(series):
+    """A column without missing values: Int64 -> int64 numpy; str stays str."""
+    return series.astype("int64") if isinstance(series.dtype, pd.Int64Dtype) else series
+
+
+def _times(series, where):
+    example = "like 2020-02-01 10:00:00"
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        # Windows are whole local days: keep the wall-clock time the log was written in.
+        parsed = series.dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(series.dtype):
+        parsed = series
+    elif pd.api.types.is_string_dtype(series.dtype):
+        parsed = pd.to_datetime(series, format="ISO8601", errors="coerce")
+    else:
+        raise RawDataError(f"{where}: expected date-times {example}, found {series.dtype} values "
+                           f"(e.g. {_examples(series.head(EXAMPLES))})")
+    bad = parsed.isna()
+    if bad.any():
+        raise RawDataError(f"{where}: {int(bad.sum())} values are missing or not date-times {example} "
+                           f"(e.g. {_examples(series[bad])})")
+    try:
+        return parsed.astype("datetime64[ns]")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        far = (parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max)
+        raise RawDataError(f"{where}: {int(far.sum())} times lie outside the years 1678-2261 "
+                           f"(e.g. {_examples(series[far])})") from None
+
+
+def _action_types(series, where):
+    if pd.api.types.is_bool_dtype(series.dtype):
+        numbers = pd.Series(np.nan, index=series.index)
+    elif pd.api.types.is_numeric_dtype(series.dtype):
+        numbers = series
+    else:
+        numbers = pd.to_numeric(series, errors="coerce")
+    bad = ~numbers.isin(list(ACTION_TYPES))
+    if bad.any():
+        codes = ", ".join(f"{k} {v}" for k, v in ACTION_TYPES.items())
+        raise RawDataError(f"{where}: {int(bad.sum())} values are missing or not action types ({codes}) "
+                           f"(e.g. {_examples(series[bad])})")
+    return numbers.astype("int8")
+
+
+def _side(frame, table, path, repairs, ids=None, merged=False):
+    """The side table (items or users) with typed columns, unique keys and unknowns filled in."""
+    key = SIDE_KEYS[table]
+    columns = TABLE_COLUMNS[table]
+    typed = {}
+    for column in columns:
+        if column == "shop_score":
+            typed[column] = _scores(frame[column], f"{path} column {column}")
+        elif ids is not None and column in ids:
+            typed[column] = ids[column]
+        else:
+            typed[column] = _typed(frame[column], path, column)
+    side = pd.DataFrame(typed)
+    if not merged:
+        _require_ids(side[key], path, key)
+    duplicated = side.duplicated()
+    if duplicated.any():
+        if not merged:
+            repairs[f"{table}: exact duplicate rows dropped"] = int(duplicated.sum())
+        side = side[~duplicated].reset_index(drop=True)
+    conflict = side[key].duplicated(keep=False)
+    if conflict.any():
+        first = side[side[key] == side.loc[conflict.idxmax(), key]]
+        differing = [c for c in columns if c != key and first[c].nunique(dropna=False) > 1]
+        shown = "; ".join(f"{c} {_examples(first[c])}" for c in differing)
+        raise RawDataError(f"{path} column {key}: {int(side.loc[conflict, key].nunique())} ids have rows with different "
+                           f"{table} attributes (e.g. {side.loc[conflict.idxmax(), key]!r}: {shown})")
+    for column in columns:
+        if column == key:
+            continue
+        missing = side[column].isna()
+        if missing.any():
+            unknown = _unknown_for(side[column])
+            repairs[f"{table}.{column}: missing values set to unknown ({unknown!r})"] = int(missing.sum())
+            side[column] = side[column].fillna(unknown)
+        side[column] = _plain(side[column])
+    side[key] = _plain(side[key])
+    return side
+
+
+def _unknown_for(series):
+    if pd.api.types.is_float_dtype(series.dtype):
+        return UNKNOWN_SCORE
+    return UNKNOWN_INT if _is_int(series) else UNKNOWN_STR
+
+
+def _scores(series, where):
+    if pd.api.types.is_bool_dtype(series.dtype):
+        raise RawDataError(f"{where}: expected numbers, found booleans")
+    numbers = series if pd.api.types.is_numeric_dtype(series.dtype) else pd.to_numeric(series, errors="coerce")
+    numbers = numbers.astype("float64")
+    bad = (numbers.isna() & series.notna()) | np.isinf(numbers)
+    if bad.any():
+        raise RawDataError(f"{where}: {int(bad.sum())} values are not finite numbers (e.g. {_examples(series[bad])})")
+    return numbers
+
+
+def _kind(series):
+    return "integers" if _is_int(series) else "strings"
+
+
+def _check_same_kind(action_ids, action_path, side_ids, side_path, column):
+    if _kind(action_ids) == _kind(side_ids):
+        return
+    strings = side_ids if _kind(side_ids) == "strings" else action_ids
+    odd = strings[~strings.str.fullmatch(r"-?\d+")]
+    shown = odd if len(odd) else strings
+    raise RawDataError(f"ids of mixed types in column {column}: {action_path} holds {_kind(action_ids)}, "
+                       f"{side_path} holds {_kind(side_ids)} (strings e.g. {_examples(shown)})")
+
+
+def _add_absent(actions, side, table, paths, repairs):
+    key = SIDE_KEYS[table]
+    seen = pd.Series(actions[key].unique())
+    absent = seen[~seen.isin(side[key])]
+    if len(absent) == 0:
+        return side
+    if len(absent) > ABSENT_ID_LIMIT * len(seen):
+        raise RawDataError(f"{paths['actions']} column {key}: {len(absent)} of {len(seen)} distinct ids are absent from "
+                           f"{paths[table]} (e.g. {_examples(absent)}); is it the matching {table} file?")
+    added = pd.DataFrame({key: absent})
+    for column in TABLE_COLUMNS[table]:
+        if column != key:
+            added[column] = _unknown_for(side[column])
+    repairs[f"{table}: ids seen only in actions added with unknown attributes"] = len(added)
+    return pd.concat([side, added.astype(side.dtypes.to_dict())], ignore_index=True)
+
+
+def _final_dtypes(actions, items, users):
+    """int64 stays; strings become categoricals, ids sharing one dtype across tables."""
+    for table, side in (("items", items), ("users", users)):
+        key = SIDE_KEYS[table]
+        if not _is_int(side[key]):
+            dtype = pd.CategoricalDtype(np.sort(side[key].to_numpy(dtype=str)))
+            side[key] = side[key].astype(dtype)
+            actions[key] = actions[key].astype(dtype)
+        for column in TABLE_COLUMNS[table]:
+            if column != key and not _is_int(side[column]) and column != "shop_score":
+                side[column] = side[column].astype("category")
+    items["shop_score"] = items["shop_score"].astype("float32")
+    return actions, items, users
