@@ -79,7 +79,7 @@ def load_raw(raw_dir, allow_pickle=False):
     repairs = {}
     if "merged" in paths:
         path = paths["merged"]
-        frame = _read(path, sum(TABLE_COLUMNS.values(), []))
+        frame = _read(path, list(dict.fromkeys(sum(TABLE_COLUMNS.values(), []))))
         ids = {c: _typed(frame[c], path, c) for c in ("user_log_acct", "item_sku_id")}
         _require_ids(ids["user_log_acct"], path, "user_log_acct")
         _require_ids(ids["item_sku_id"], path, "item_sku_id")
@@ -160,7 +160,7 @@ def _read(path, columns):
 def _examples(values):
     """A few distinct values, quoted, for an error message."""
     shown = pd.Series(values, dtype=object).drop_duplicates().head(EXAMPLES).tolist()
-    return ", ".join(repr(v) for v in shown)
+    return ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in shown)
 
 
 def _rows(mask):
@@ -294,11 +294,12 @@ def _side(frame, table, path, repairs, ids=None, merged=False):
         side = side[~duplicated].reset_index(drop=True)
     conflict = side[key].duplicated(keep=False)
     if conflict.any():
-        first = side[side[key] == side.loc[conflict.idxmax(), key]]
+        example = side.loc[conflict.idxmax(), key]
+        first = side[side[key] == example]
         differing = [c for c in columns if c != key and first[c].nunique(dropna=False) > 1]
         shown = "; ".join(f"{c} {_examples(first[c])}" for c in differing)
         raise RawDataError(f"{path} column {key}: {int(side.loc[conflict, key].nunique())} ids have rows with different "
-                           f"{table} attributes (e.g. {side.loc[conflict.idxmax(), key]!r}: {shown})")
+                           f"{table} attributes (e.g. {_examples([example])}: {shown})")
     for column in columns:
         if column == key:
             continue
