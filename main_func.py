@@ -123,7 +123,8 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
            "changed_settings": {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"},
            "seed": seed, "best_step": (best_period + 1) * cfg.eval_every,
            "epochs": round(steps_run / steps_per_pass, 3), "train_seconds": round(train_seconds, 1),
-           "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1)}
+           "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1),
+           "dev_evaluations": dev_evaluation.evaluations}
     for split, dataset in evaluation_sets.items():
         predictions = task.predict(dataset, verbose=0)
         metrics = purchase_metrics(predictions, data[split]["label_buy"], data[split]["label_interact"],
