@@ -31,6 +31,8 @@ w2v_window = 5  # Word2Vec context window
 w2v_epochs = 5  # Word2Vec passes over the sequences
 w2v_min_count = 1  # items seen fewer times get a small random vector
 embed_dim = 16  # embedding size of every categorical feature (and of item2vec)
+split_seed = 2021  # seeds the dev/test halving of the newest window, Word2Vec and unseen items' item2vec rows
+w2v_max_tokens = 2000000  # item2vec corpus budget; beyond it whole users are sampled (seeded) to bound the time
 
 # ---------------------------------------------------------------- models
 model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM or ESSM (alias ESMM)

@@ -1,0 +1,280 @@
+"""Builds the processed dataset (README "Processed data") from the raw log.
+
+    python -m preprocessing.build_dataset [key=value ...]      (what sh scr/pre_processing.sh runs)
+
+Stages, one progress line each with its time: load the raw log, encode ids, sort actions by user
+and time, cut windows and label their samples, split, item2vec (trained in a background thread
+while the arrays are written), write each split's arrays in chunks, write vocabularies and meta.json.
+Everything is written into a temporary folder next to processed_dir and renamed over it at the
+end, so an interrupted run leaves the previous dataset as it was. A dataset built from the same
+raw files (content fingerprint) with the same settings is reused as it is.
+"""
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import pathlib
+import shutil
+import sys
+import time
+
+import numpy as np
+
+import configurator
+from errors import run_cli
+from preprocessing import item2vec, processed_data, settings, side_features
+from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
+from preprocessing.processed_data import ID_ARRAYS, META, NpyWriter
+from preprocessing.action_log import time_ordered
+from preprocessing.raw_data import load_raw
+from preprocessing.samples import ORDER, sorted_unique, window_samples
+from preprocessing.sequences import build_timeline, sample_sequences
+from preprocessing.splits import SPLITS, split_parts
+from preprocessing.windows import day_of, make_windows
+
+RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
+ACTION_VOCAB = 6  # action codes 1..5 plus padding
+CHUNK_VALUES = 4_000_000  # sequence positions gathered per chunk: bounds the working memory
+
+
+def progress(message):
+    print(f"preprocessing: {message}", flush=True)
+
+
+@contextlib.contextmanager
+def stage(name):
+    began = time.perf_counter()
+    yield
+    progress(f"{name}: {time.perf_counter() - began:.2f} s")
+
+
+def raw_fingerprint(raw_dir):
+    """blake2b over the names and contents of the raw tables in raw_dir (None when there are none)."""
+    paths = sorted(p for p in pathlib.Path(raw_dir).glob("*") if p.is_file() and p.name.split(".")[0] in RAW_TABLES)
+    if not paths:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        with open(path, "rb") as file:
+            digest.update(hashlib.file_digest(file, "blake2b").digest())
+    return digest.hexdigest()
+
+
+def features(max_len, dense_columns):
+    """meta.json["features"]: what the models are built from."""
+    sparse = [("item", "target"), ("cate", "target"), ("brand", "item"), ("shop", "item"), ("vendor", "item")]
+    sparse += [(name, "user") for name in USER_SIDE]
+    described = [{"name": name, "kind": "sparse", "vocab": name, "group": group} for name, group in sparse]
+    described += [{"name": f"hist_{name}", "kind": "sequence", "vocab": name, "max_len": max_len, "target": target}
+                  for name, target in (("item", "item"), ("cate", "cate"), ("action", None))]
+    described.append({"name": "dense", "kind": "dense", "dim": len(dense_columns), "columns": list(dense_columns)})
+    return described
+
+
+def _rows_of(samples, rows):
+    return len(samples) if rows is None else len(rows)
+
+
+def _write_split(folder, members, encoded, timeline, dense_tables, max_len):
+    """Writes the arrays of one split, chunk by chunk; returns its meta.json["splits"] entry."""
+    folder.mkdir()
+    total = sum(_rows_of(s, rows) for s, rows in members)
+    shapes = {name: ((total,), np.int32) for name in ID_ARRAYS}
+    shapes["dense"] = ((total, len(side_features.DENSE_COLUMNS)), np.float32)
+    shapes.update({name: ((total, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
+    shapes.update({name: ((total,), np.float32) for name in processed_data.LABEL_ARRAYS})
+    writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape) for name, (shape, dtype) in shapes.items()}
+    chunk = max(1, CHUNK_VALUES // max_len)
+    users, buys, interactions = [], 0, 0
+    for samples, rows in members:
+        for begin in range(0, _rows_of(samples, rows), chunk):
+            pick = slice(begin, begin + chunk) if rows is None else rows[begin:begin + chunk]
+            user, item = samples.user[pick], samples.item[pick]
+            columns = dict(zip(processed_data.SEQUENCE_ARRAYS, sample_sequences(
+                timeline, encoded.item_side["cate"], user, samples.seq_end[pick], max_len)))
+            columns.update({"user": user, "item": item, "dense": dense_tables[samples.window.index][item],
+                            "label_buy": samples.label_buy[pick], "label_interact": samples.label_interact[pick]})
+            columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
+            columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
+            for name, writer in writers.items():
+                writer.write(columns[name])
+        picked = slice(None) if rows is None else rows
+        users.append(sorted_unique(samples.user[picked]))
+        buys += int(samples.label_buy[picked].sum())
+        interactions += int(samples.label_interact[picked].sum())
+    for writer in writers.values():
+        writer.close()
+    return {"windows": [s.window.index for s, _ in members], "samples": total,
+            "users": int(len(sorted_unique(np.concatenate(users)))),
+            "buy_rate": buys / total, "interact_rate": interactions / total}
+
+
+def _train_item2vec(sentences, item_vocab, cfg):
+    began = time.perf_counter()
+    matrix = item2vec.item2vec_matrix(sentences, item_vocab, cfg, cfg.split_seed)
+    return matrix, time.perf_counter() - began
+
+
+def write_dataset(encoded, cfg, out_dir, raw_info):
+    """Writes the whole dataset of an EncodedLog into the empty folder out_dir; returns the meta dict.
+    Drops the action arrays of encoded once they are sorted, to save memory."""
+    out_dir = pathlib.Path(out_dir)
+    with stage(f"sort {len(encoded.time)} actions by time and by user"):
+        log = time_ordered(encoded.user, encoded.item, encoded.action, encoded.time)
+        encoded.user = encoded.item = encoded.action = encoded.time = None
+        timeline = build_timeline(log, encoded.vocabs["user"].size)
+    first_day, last_day = day_of(log.time[0]), day_of(log.time[-1])
+    windows = make_windows(first_day, last_day, cfg)
+    used = [w for w in windows if w.role != "unused"]
+    item_vocab = encoded.vocabs["item"].size
+
+    # item2vec trains in a second process (a thread would contend for the GIL with this one) while
+    # this one labels the samples and writes the arrays
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as background:
+        if cfg.use_item2vec:
+            newest_train = min((w for w in used if w.role == "train"), key=lambda w: w.index)
+            sentences = item2vec.corpus(timeline, newest_train.feature_end_ns, cfg.w2v_max_tokens, cfg.split_seed)
+            pending = background.submit(_train_item2vec, sentences, item_vocab, cfg)
+
+        with stage(f"samples and labels of {len(used)} windows"):
+            samples = [window_samples(log, timeline, w, item_vocab) for w in used]
+            parts = split_parts(samples, cfg.split_by, cfg.split_seed)
+
+        with stage("dense item features"):
+            catalogue = side_features.catalogue_table(encoded)
+            tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used}
+            mean, std = side_features.standardisation(
+                [(tables[s.window.index], s.item) for s, _ in parts["train"]])
+            dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
+
+        split_meta = {}
+        for split in SPLITS:
+            with stage(f"write {split}"):
+                split_meta[split] = _write_split(out_dir / split, parts[split], encoded, timeline,
+                                                 dense_tables, cfg.max_len)
+        if cfg.use_item2vec:
+            began = time.perf_counter()
+            matrix, seconds = pending.result()
+            np.save(out_dir / item2vec.FILE, matrix, allow_pickle=False)
+            progress(f"item2vec over {len(sentences.tokens)} tokens of {len(sentences)} users: {seconds:.2f} s "
+                     f"in a second process, waited for {time.perf_counter() - began:.2f} s after the writing")
+
+    vocab_dir = out_dir / "vocab"
+    vocab_dir.mkdir()
+    for name, vocab in encoded.vocabs.items():
+        np.save(vocab_dir / f"{name}.npy", vocab.raw_values(), allow_pickle=False)
+    counts = {s.window.index: len(s) for s in samples}
+    meta = {
+        "format_version": processed_data.FORMAT_VERSION,
+        "features": features(cfg.max_len, side_features.DENSE_COLUMNS),
+        "vocab_sizes": {**{name: encoded.vocabs[name].size for name in ID_ARRAYS}, "action": ACTION_VOCAB},
+        "target_action": ORDER,
+        "embed_dim": cfg.embed_dim,
+        "max_len": cfg.max_len,
+        "data_span": [str(first_day), str(last_day)],
+        "windows": [{**w.describe(), "samples": counts.get(w.index)} for w in windows],
+        "splits": split_meta,
+        "dense": {"columns": list(side_features.DENSE_COLUMNS), "mean": mean.tolist(), "std": std.tolist()},
+        "settings": settings.used(cfg),
+        **raw_info,
+        "item2vec": item2vec.FILE if cfg.use_item2vec else None,
+    }
+    (out_dir / META).write_text(json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def build_from_frames(actions, items, users, cfg, out_dir, raw_info=None):
+    """Writes the dataset of three raw tables (as raw_data.load_raw returns them) into out_dir."""
+    settings.check(cfg)
+    with stage("encode ids"):
+        encoded = encode_log(actions, items, users)
+    return write_dataset(encoded, cfg, out_dir, raw_info or {"raw_fingerprint": None, "raw_files": []})
+
+
+def _is_up_to_date(processed, cfg, fingerprint):
+    try:
+        meta = json.loads((processed / META).read_text())
+    except (OSError, ValueError):
+        return False
+    expected = json.loads(json.dumps(settings.used(cfg)))
+    complete = all((processed / split / f"{name}.npy").is_file()
+                   for split in SPLITS for name in processed_data.ARRAYS)
+    return (complete and fingerprint is not None and meta.get("format_version") == processed_data.FORMAT_VERSION
+            and meta.get("settings") == expected and meta.get("raw_fingerprint") == fingerprint
+            and (not meta.get("item2vec") or (processed / meta["item2vec"]).is_file()))
+
+
+def _is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clear_leftovers(processed):
+    """Removes the temporary folders of builds that died; puts back a dataset whose replacement
+    died between its two renames."""
+    for leftover in sorted(processed.parent.glob(f".{processed.name}.*-*")):
+        kind, _, pid = leftover.name.rpartition("-")
+        if not pid.isdigit() or _is_running(int(pid)):
+            continue
+        if kind.endswith(".old") and not processed.exists():
+            leftover.rename(processed)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _replace(built, processed):
+    old = processed.parent / f".{processed.name}.old-{os.getpid()}"
+    if processed.exists():
+        processed.rename(old)
+    built.rename(processed)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_dataset(cfg):
+    """Builds cfg.processed_dir from cfg.raw_dir unless an up-to-date one exists (same settings, same
+    raw files); returns processed_dir as a pathlib.Path."""
+    settings.check(cfg)
+    processed = pathlib.Path(cfg.processed_dir)
+    with stage("fingerprint raw files"):
+        fingerprint = raw_fingerprint(cfg.raw_dir)
+    if _is_up_to_date(processed, cfg, fingerprint):
+        progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
+        return processed
+    processed.parent.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(processed)
+    building = processed.parent / f".{processed.name}.building-{os.getpid()}"
+    began = time.perf_counter()
+    try:
+        building.mkdir()
+        with stage("load raw data"):
+            raw = load_raw(cfg.raw_dir, allow_pickle=cfg.allow_pickle)
+        raw_info = {"raw_fingerprint": fingerprint, "raw_files": sorted(p.name for p in raw.files),
+                    "raw_repairs": raw.repairs}
+        with stage("encode ids"):
+            encoded = encode_log(raw.actions, raw.items, raw.users)
+        del raw  # the DataFrames are no longer needed: free them before the arrays are built
+        meta = write_dataset(encoded, cfg, building, raw_info)
+        _replace(building, processed)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    rates = ", ".join(f"{split} {m['samples']} samples (buy {m['buy_rate']:.2%}, interact {m['interact_rate']:.2%})"
+                      for split, m in meta["splits"].items())
+    progress(f"wrote {processed} in {time.perf_counter() - began:.1f} s: {rates}")
+    return processed
+
+
+def main(argv):
+    ensure_dataset(configurator.load(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, sys.argv[1:]))

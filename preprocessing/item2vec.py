@@ -1,0 +1,66 @@
+"""gensim item2vec: Word2Vec (skip-gram) over users' item sequences, as an initial item embedding
+aligned with the item index.
+
+Only actions before the newest training window's feature end are used, so nothing the dev/test
+window holds (its interactions or labels) reaches the matrix. Items the corpus lacks get small
+random rows (seeded); row 0, padding, is zero.
+"""
+import numpy as np
+
+FILE = "item2vec.npy"
+
+
+class Sentences:
+    """Re-iterable corpus (gensim reads it once for the vocabulary and once per epoch): each user's
+    item indices in time order, one list per user."""
+
+    def __init__(self, tokens, bounds):
+        self.tokens = tokens
+        self.bounds = bounds
+
+    def __iter__(self):
+        for start, end in zip(self.bounds[:-1].tolist(), self.bounds[1:].tolist()):
+            yield self.tokens[start:end].tolist()
+
+    def __len__(self):
+        return len(self.bounds) - 1
+
+
+def corpus(timeline, end_ns, max_tokens, seed):
+    """Sentences of the actions before end_ns. Repeats of one item in a row (browse, cart, order of
+    the same item) are one token: they add no context. Beyond max_tokens, whole users are kept in
+    a seeded random order until the budget is spent, bounding the training time."""
+    user, item = timeline.user, timeline.item[:-1]
+    keep = timeline.time < end_ns
+    keep[1:] &= (item[1:] != item[:-1]) | (user[1:] != user[:-1])
+    tokens, owners = item[keep], user[keep]
+    first_of_user = np.ones(len(owners), dtype=bool)
+    first_of_user[1:] = owners[1:] != owners[:-1]
+    bounds = np.append(np.flatnonzero(first_of_user), len(tokens))
+    if len(tokens) > max_tokens:
+        lengths = np.diff(bounds)
+        order = np.random.default_rng(seed).permutation(len(lengths))
+        chosen = np.sort(order[np.cumsum(lengths[order]) <= max_tokens])
+        lengths = lengths[chosen]
+        kept_bounds = np.concatenate([[0], np.cumsum(lengths)])
+        tokens = tokens[np.arange(kept_bounds[-1]) - np.repeat(kept_bounds[:-1] - bounds[chosen], lengths)]
+        bounds = kept_bounds
+    return Sentences(tokens, bounds)
+
+
+def item2vec_matrix(sentences, item_vocab_size, cfg, seed):
+    """float32 [item vocab, cfg.embed_dim]: Word2Vec vectors for the items the corpus has (seen at
+    least cfg.w2v_min_count times), small seeded random rows for the others, zeros for padding."""
+    from gensim.models import Word2Vec  # imported here: it takes a second or two, not needed without item2vec
+
+    rng = np.random.default_rng(seed)
+    matrix = (rng.uniform(-0.5, 0.5, (item_vocab_size, cfg.embed_dim)) / cfg.embed_dim).astype(np.float32)
+    # workers=1: with more threads Word2Vec's result depends on thread scheduling
+    model = Word2Vec(vector_size=cfg.embed_dim, window=cfg.w2v_window, min_count=cfg.w2v_min_count, sg=1,
+                     epochs=cfg.w2v_epochs, seed=seed, workers=1)
+    model.build_vocab(sentences)
+    if len(model.wv):
+        model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+        matrix[np.asarray(model.wv.index_to_key, dtype=np.int64)] = model.wv.vectors
+    matrix[0] = 0.0
+    return matrix

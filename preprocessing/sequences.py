@@ -1,0 +1,73 @@
+"""Behaviour sequences: every action sorted by user then time, and [N, max_len] gathers from it.
+
+A sample's sequence is its user's actions before the window's feature end, oldest first, the last
+max_len kept, padded in front with 0. With the actions of each user contiguous and in time order,
+the actions before a time are a prefix of the user's run, so a sequence is the slice
+[end - max_len, end) of the sorted arrays: one index gather per chunk of samples.
+"""
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Timeline:
+    """The log sorted by (user, time); ties keep their order in the log."""
+    user: np.ndarray  # int32 [n]
+    item: np.ndarray  # int32 [n + 1]; the extra last slot is 0, the padding every gather points at
+    action: np.ndarray  # int8 [n + 1], same padding slot
+    time: np.ndarray  # int64 [n]
+    start: np.ndarray  # int64 [user vocab + 1]: the user's first position; start[u + 1] ends it
+
+    @property
+    def size(self):
+        return len(self.time)
+
+    def ends_before(self, log, time_ns):
+        """int64 [user vocab]: the position just after each user's last action before time_ns."""
+        counts = np.bincount(log.user[log.before(time_ns)], minlength=len(self.start) - 1)
+        return self.start[:-1] + counts
+
+
+def stable_argsort_ids(ids):
+    """A stable argsort of non-negative int32 ids, by 16-bit radix passes (numpy sorts 16-bit keys
+    with a radix sort, several times faster than its stable sort of wider keys)."""
+    order = np.argsort((ids & 0xFFFF).astype(np.uint16), kind="stable")
+    if ids.size and ids.max() >= 1 << 16:
+        order = order[np.argsort((ids[order] >> 16).astype(np.uint16), kind="stable")]
+    return order
+
+
+def build_timeline(log, user_vocab_size):
+    """The Timeline of an ActionLog (a stable sort by user keeps each user's actions in time order)."""
+    order = stable_argsort_ids(log.user)
+    start = np.zeros(user_vocab_size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(log.user, minlength=user_vocab_size), out=start[1:])
+    return Timeline(user=log.user[order], item=np.append(log.item[order], np.int32(0)),
+                    action=np.append(log.action[order], np.int8(0)), time=log.time[order], start=start)
+
+
+def gather(timeline, users, ends, max_len):
+    """(hist_item, hist_action), int32 [N, max_len]: for each sample, the actions of its user at
+    positions [ends - max_len, ends) that belong to that user, padded in front with 0."""
+    steps = np.arange(-max_len, 0, dtype=np.int64)
+    positions = ends[:, None] + steps
+    positions[positions < timeline.start[users][:, None]] = timeline.size  # the padding slot
+    return timeline.item[positions], timeline.action[positions].astype(np.int32)
+
+
+def user_runs(user):
+    """(first row, row count) of each run of equal values in a sorted user array."""
+    first = np.ones(len(user), dtype=bool)
+    first[1:] = user[1:] != user[:-1]
+    starts = np.flatnonzero(first)
+    return starts, np.diff(np.append(starts, len(user)))
+
+
+def sample_sequences(timeline, item_cate, user, seq_end, max_len):
+    """hist_item, hist_cate, hist_action [N, max_len] of samples sorted by user. Samples of one user
+    in one window share a sequence: it is gathered once per user and repeated."""
+    starts, repeats = user_runs(user)
+    hist_item, hist_action = gather(timeline, user[starts], seq_end[starts], max_len)
+    return (np.repeat(hist_item, repeats, axis=0), np.repeat(item_cate[hist_item], repeats, axis=0),
+            np.repeat(hist_action, repeats, axis=0))

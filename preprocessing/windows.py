@@ -1,0 +1,82 @@
+"""Sliding windows anchored at the last day of the data.
+
+Window 0 is the newest: its label range ends on the last day of the data. Each window has an
+interaction range of `window_days` days followed by a label range of the same length; each older
+window steps back `window_stride_days` days. A window's feature range runs from the first day of
+the data to the end of its interaction range (inclusive, through that whole day).
+"""
+import dataclasses
+
+import numpy as np
+
+from errors import PipelineError
+
+DAY = np.timedelta64(1, "D")
+
+
+class WindowError(PipelineError):
+    """A window that does not fit in the data's date span."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    index: int  # 0 is the newest
+    role: str  # "dev_test", "train" or "unused"
+    feature_start: np.datetime64  # first day of the data
+    interaction_start: np.datetime64  # days, both ends inclusive
+    interaction_end: np.datetime64
+    label_start: np.datetime64
+    label_end: np.datetime64
+
+    @property
+    def interaction_ns(self):
+        """[start, end) of the interaction range in int64 nanoseconds."""
+        return _ns(self.interaction_start), _ns(self.interaction_end + DAY)
+
+    @property
+    def label_ns(self):
+        return _ns(self.label_start), _ns(self.label_end + DAY)
+
+    @property
+    def feature_end_ns(self):
+        """Exclusive end of the feature range: actions before it may be used as features."""
+        return _ns(self.interaction_end + DAY)
+
+    def describe(self):
+        """The window as meta.json records it (inclusive ISO dates)."""
+        return {"index": self.index, "role": self.role,
+                "interaction": [str(self.interaction_start), str(self.interaction_end)],
+                "label": [str(self.label_start), str(self.label_end)],
+                "feature": [str(self.feature_start), str(self.interaction_end)]}
+
+
+def _ns(day):
+    return int(day.astype("datetime64[ns]").astype(np.int64))
+
+
+def day_of(time_ns):
+    """The calendar day of an int64 nanosecond time."""
+    return np.datetime64(int(time_ns), "ns").astype("datetime64[D]")
+
+
+def make_windows(first_day, last_day, cfg):
+    """The cfg.num_windows windows, newest first; WindowError if one starts before first_day."""
+    windows = []
+    for index in range(cfg.num_windows):
+        label_end = last_day - index * cfg.window_stride_days * DAY
+        label_start = label_end - (cfg.window_days - 1) * DAY
+        interaction_end = label_start - DAY
+        interaction_start = interaction_end - (cfg.window_days - 1) * DAY
+        if index == 0:
+            role = "dev_test"
+        elif index < cfg.num_windows - 1 or cfg.use_oldest_window:
+            role = "train"
+        else:
+            role = "unused"
+        if interaction_start < first_day:
+            raise WindowError(
+                f"window {index} ({role}) needs interaction days {interaction_start}..{interaction_end} but "
+                f"the data spans {first_day}..{last_day}; lower num_windows={cfg.num_windows}, "
+                f"window_days={cfg.window_days} or window_stride_days={cfg.window_stride_days}")
+        windows.append(Window(index, role, first_day, interaction_start, interaction_end, label_start, label_end))
+    return windows
