@@ -243,13 +243,14 @@ def ensure_dataset(cfg):
     raw files); returns processed_dir as a pathlib.Path."""
     settings.check(cfg)
     processed = pathlib.Path(cfg.processed_dir)
+    if processed.parent.is_dir():
+        _clear_leftovers(processed)
     with stage("fingerprint raw files"):
         fingerprint = raw_fingerprint(cfg.raw_dir)
     if _is_up_to_date(processed, cfg, fingerprint):
         progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
         return processed
     processed.parent.mkdir(parents=True, exist_ok=True)
-    _clear_leftovers(processed)
     building = processed.parent / f".{processed.name}.building-{os.getpid()}"
     began = time.perf_counter()
     try:

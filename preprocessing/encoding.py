@@ -86,8 +86,9 @@ class Vocabulary:
     def raw_values(self):
         """The raw value of each index as a numeric or fixed-width unicode array (never object);
         index 0 holds the loader's unknown value (-1 or "unknown")."""
-        pad = UNKNOWN_STR if self.values.dtype.kind in "US" else UNKNOWN_INT
-        return np.concatenate([np.array([pad], dtype=self.values.dtype), self.values])
+        if self.values.dtype.kind in "US":
+            return np.concatenate([np.array([UNKNOWN_STR]), self.values])  # widens to fit either
+        return np.concatenate([np.array([UNKNOWN_INT], dtype=self.values.dtype), self.values])
 
 
 @dataclasses.dataclass
