@@ -32,7 +32,7 @@ w2v_epochs = 5  # Word2Vec passes over the sequences
 w2v_min_count = 1  # items seen fewer times get a small random vector
 embed_dim = 16  # embedding size of every categorical feature (and of item2vec)
 split_seed = 2021  # seeds the dev/test halving of the newest window, Word2Vec and unseen items' item2vec rows
-w2v_max_tokens = 2000000  # item2vec corpus budget; beyond it whole users are sampled (seeded) to bound the time
+w2v_max_tokens = 300000  # item2vec corpus budget (tokens); beyond it whole users are sampled (seeded), bounding its time
 
 # ---------------------------------------------------------------- models
 model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM or ESSM (alias ESMM)
@@ -47,6 +47,7 @@ attention_softmax = False  # DIN: weights as in the paper (no softmax); DIEN alw
 dien_gru_units = 32  # DIEN interest extractor GRU
 dien_augru_units = 32  # DIEN interest evolution AUGRU
 dien_aux_weight = 1.0  # weight of DIEN's auxiliary loss (next behaviour vs sampled negatives)
+dien_aux_units = [100, 50]  # hidden sizes of the MLP scoring DIEN's auxiliary pairs (DIEN's code: 100, 50)
 gru_units = 64  # GRU of GRU_DNN and GRU_FM
 
 # ---------------------------------------------------------------- training

@@ -9,11 +9,9 @@ Everything is written into a temporary folder next to processed_dir and renamed 
 end, so an interrupted run leaves the previous dataset as it was. A dataset built from the same
 raw files (content fingerprint) with the same settings is reused as it is.
 """
-import concurrent.futures
 import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
 import pathlib
 import shutil
@@ -23,19 +21,20 @@ import time
 import numpy as np
 
 import configurator
-from errors import run_cli
+from errors import PipelineError, run_cli
 from preprocessing import item2vec, processed_data, settings, side_features
-from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
-from preprocessing.processed_data import ID_ARRAYS, META, NpyWriter
 from preprocessing.action_log import time_ordered
+from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
+from preprocessing.processed_data import ID_ARRAYS, META, SPLITS, NpyWriter
 from preprocessing.raw_data import load_raw
 from preprocessing.samples import ORDER, sorted_unique, window_samples
 from preprocessing.sequences import build_timeline, sample_sequences
-from preprocessing.splits import SPLITS, split_parts
+from preprocessing.splits import split_parts
 from preprocessing.windows import day_of, make_windows
 
 RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
 ACTION_VOCAB = 6  # action codes 1..5 plus padding
+DATASET_ENTRIES = (*SPLITS, "vocab", META, item2vec.FILE)  # what a processed folder holds
 CHUNK_VALUES = 4_000_000  # sequence positions gathered per chunk: bounds the working memory
 
 
@@ -112,12 +111,6 @@ def _write_split(folder, members, encoded, timeline, dense_tables, max_len):
             "buy_rate": buys / total, "interact_rate": interactions / total}
 
 
-def _train_item2vec(sentences, item_vocab, cfg):
-    began = time.perf_counter()
-    matrix = item2vec.item2vec_matrix(sentences, item_vocab, cfg, cfg.split_seed)
-    return matrix, time.perf_counter() - began
-
-
 def write_dataset(encoded, cfg, out_dir, raw_info):
     """Writes the whole dataset of an EncodedLog into the empty folder out_dir; returns the meta dict.
     Drops the action arrays of encoded once they are sorted, to save memory."""
@@ -131,14 +124,13 @@ def write_dataset(encoded, cfg, out_dir, raw_info):
     used = [w for w in windows if w.role != "unused"]
     item_vocab = encoded.vocabs["item"].size
 
-    # item2vec trains in a second process (a thread would contend for the GIL with this one) while
-    # this one labels the samples and writes the arrays
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as background:
-        if cfg.use_item2vec:
-            newest_train = min((w for w in used if w.role == "train"), key=lambda w: w.index)
-            sentences = item2vec.corpus(timeline, newest_train.feature_end_ns, cfg.w2v_max_tokens, cfg.split_seed)
-            pending = background.submit(_train_item2vec, sentences, item_vocab, cfg)
-
+    if cfg.use_item2vec:
+        newest_train = min((w for w in used if w.role == "train"), key=lambda w: w.index)
+        sentences = item2vec.corpus(timeline, newest_train.feature_end_ns, cfg.w2v_max_tokens, cfg.split_seed)
+        training = item2vec.BackgroundTraining(sentences, out_dir / item2vec.FILE, item_vocab, cfg, cfg.split_seed)
+    else:
+        training = contextlib.nullcontext()
+    with training:
         with stage(f"samples and labels of {len(used)} windows"):
             samples = [window_samples(log, timeline, w, item_vocab) for w in used]
             parts = split_parts(samples, cfg.split_by, cfg.split_seed)
@@ -157,8 +149,7 @@ def write_dataset(encoded, cfg, out_dir, raw_info):
                                                  dense_tables, cfg.max_len)
         if cfg.use_item2vec:
             began = time.perf_counter()
-            matrix, seconds = pending.result()
-            np.save(out_dir / item2vec.FILE, matrix, allow_pickle=False)
+            seconds = training.wait()
             progress(f"item2vec over {len(sentences.tokens)} tokens of {len(sentences)} users: {seconds:.2f} s "
                      f"in a second process, waited for {time.perf_counter() - began:.2f} s after the writing")
 
@@ -230,6 +221,19 @@ def _clear_leftovers(processed):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _check_replaceable(processed):
+    """PipelineError unless processed is absent, empty or a processed dataset: replacing it must
+    never delete anything else."""
+    if not processed.exists():
+        return
+    if not processed.is_dir():
+        raise PipelineError(f"processed_dir={processed}: exists and is not a folder")
+    foreign = sorted(p.name for p in processed.iterdir() if p.name not in DATASET_ENTRIES)
+    if foreign:
+        raise PipelineError(f"processed_dir={processed} holds files that are not a processed dataset "
+                            f"({', '.join(foreign[:5])}); move them away or choose another processed_dir")
+
+
 def _replace(built, processed):
     old = processed.parent / f".{processed.name}.old-{os.getpid()}"
     if processed.exists():
@@ -250,6 +254,7 @@ def ensure_dataset(cfg):
     if _is_up_to_date(processed, cfg, fingerprint):
         progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
         return processed
+    _check_replaceable(processed)
     processed.parent.mkdir(parents=True, exist_ok=True)
     building = processed.parent / f".{processed.name}.building-{os.getpid()}"
     began = time.perf_counter()

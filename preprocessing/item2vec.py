@@ -5,9 +5,20 @@ Only actions before the newest training window's feature end are used, so nothin
 window holds (its interactions or labels) reaches the matrix. Items the corpus lacks get small
 random rows (seeded); row 0, padding, is zero.
 """
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
 import numpy as np
 
+from errors import PipelineError
+
 FILE = "item2vec.npy"
+CORPUS_FILE = "item2vec_corpus.npz"  # handed to the training process, removed once it is done
+ROOT = pathlib.Path(__file__).resolve().parents[1]  # the repository root, for the child's imports
 
 
 class Sentences:
@@ -48,19 +59,67 @@ def corpus(timeline, end_ns, max_tokens, seed):
     return Sentences(tokens, bounds)
 
 
-def item2vec_matrix(sentences, item_vocab_size, cfg, seed):
-    """float32 [item vocab, cfg.embed_dim]: Word2Vec vectors for the items the corpus has (seen at
-    least cfg.w2v_min_count times), small seeded random rows for the others, zeros for padding."""
+def item2vec_matrix(sentences, item_vocab_size, embed_dim, window, min_count, epochs, seed):
+    """float32 [item vocab, embed_dim]: Word2Vec vectors for the items the corpus has (seen at least
+    min_count times), small seeded random rows for the others, zeros for padding."""
     from gensim.models import Word2Vec  # imported here: it takes a second or two, not needed without item2vec
 
     rng = np.random.default_rng(seed)
-    matrix = (rng.uniform(-0.5, 0.5, (item_vocab_size, cfg.embed_dim)) / cfg.embed_dim).astype(np.float32)
+    matrix = (rng.uniform(-0.5, 0.5, (item_vocab_size, embed_dim)) / embed_dim).astype(np.float32)
     # workers=1: with more threads Word2Vec's result depends on thread scheduling
-    model = Word2Vec(vector_size=cfg.embed_dim, window=cfg.w2v_window, min_count=cfg.w2v_min_count, sg=1,
-                     epochs=cfg.w2v_epochs, seed=seed, workers=1)
+    model = Word2Vec(vector_size=embed_dim, window=window, min_count=min_count, sg=1, epochs=epochs, seed=seed,
+                     workers=1)
     model.build_vocab(sentences)
     if len(model.wv):
         model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
         matrix[np.asarray(model.wv.index_to_key, dtype=np.int64)] = model.wv.vectors
     matrix[0] = 0.0
     return matrix
+
+
+class BackgroundTraining:
+    """Trains item2vec in a child Python process, which writes the matrix to out_path, while the
+    caller goes on (a thread would fight the caller for the GIL). A context manager: leaving it
+    before wait() stops the child."""
+
+    def __init__(self, sentences, out_path, item_vocab_size, cfg, seed):
+        self.out_path = pathlib.Path(out_path)
+        self.corpus_path = self.out_path.with_name(CORPUS_FILE)
+        np.savez(self.corpus_path, tokens=sentences.tokens, bounds=sentences.bounds)
+        params = {"item_vocab_size": item_vocab_size, "embed_dim": cfg.embed_dim, "window": cfg.w2v_window,
+                  "min_count": cfg.w2v_min_count, "epochs": cfg.w2v_epochs, "seed": seed}
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        self.began = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "preprocessing.item2vec", str(self.corpus_path), str(self.out_path),
+             json.dumps(params)], stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path})
+
+    def wait(self):
+        """Seconds the training took; PipelineError if it failed."""
+        _, errors = self.process.communicate()
+        self.corpus_path.unlink(missing_ok=True)
+        if self.process.returncode:
+            last = (errors.strip().splitlines() or ["no message"])[-1]
+            raise PipelineError(f"item2vec training failed (exit status {self.process.returncode}): {last}")
+        return time.perf_counter() - self.began
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.corpus_path.unlink(missing_ok=True)
+
+
+def main(argv):
+    """python -m preprocessing.item2vec CORPUS.npz OUT.npy PARAMS_JSON (run by BackgroundTraining)."""
+    corpus_path, out_path, params = argv
+    with np.load(corpus_path, allow_pickle=False) as corpus:
+        sentences = Sentences(corpus["tokens"], corpus["bounds"])
+    np.save(out_path, item2vec_matrix(sentences, **json.loads(params)), allow_pickle=False)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -5,8 +5,6 @@ import numpy as np
 from errors import PipelineError
 from preprocessing.samples import is_in_sorted, sorted_unique
 
-SPLITS = ("train", "dev", "test")
-
 
 def halve_newest(samples, split_by, seed):
     """(dev rows, test rows) of the newest window's samples, sorted; seeded, so deterministic."""

@@ -144,6 +144,15 @@ def test_an_incomplete_dataset_is_rebuilt(raw_dir, capsys):
     assert build(raw_dir, capsys)[1]
 
 
+def test_a_processed_dir_holding_other_files_is_never_replaced(raw_dir, capsys):
+    processed = raw_dir.parent / "processed"
+    processed.mkdir()
+    (processed / "notes.txt").write_text("mine")
+    with pytest.raises(PipelineError, match="holds files that are not a processed dataset \\(notes.txt\\)"):
+        ensure_dataset(settings(raw_dir))
+    assert (processed / "notes.txt").read_text() == "mine"
+
+
 def test_bad_settings_are_rejected_before_reading_anything(raw_dir):
     with pytest.raises(PipelineError, match="setting max_len=-1"):
         ensure_dataset(settings(raw_dir, "max_len=-1"))

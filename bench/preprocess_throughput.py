@@ -1,0 +1,119 @@
+"""Preprocessing throughput and peak memory on generated demo logs.
+
+    python bench/preprocess_throughput.py [--actions 1000000 10000000] [key=value ...]
+
+For each size, generates a demo log of about that many actions into a temporary folder
+(make_demo_data, at the demo_scale a small probe says gives that size), then runs the build
+(`python -m preprocessing.build_dataset`, a fresh process, end to end: start-up, loading,
+everything written) twice: with the default settings and with use_item2vec=False. Prints per run
+the wall time, actions per second, the build process's peak resident memory (getrusage of the
+child), the peak of the summed resident memory of the build and its item2vec worker process
+(sampled from /proc every 20 ms), and these peaks over the bytes of the arrays written.
+Targets: >= 1,000,000 actions/s and peak memory <= 3x the arrays written.
+key=value overrides are config.py settings, passed to the generator and the build.
+"""
+import argparse
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pandas as pd
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import configurator  # noqa: E402  (found through the path above)
+from errors import run_cli  # noqa: E402
+from preprocessing import make_demo_data  # noqa: E402
+
+PROBE_SCALE = 0.25
+SAMPLE_SECONDS = 0.02
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(root):
+    """Summed resident bytes of process root and its descendants, from /proc."""
+    parents, rss = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * PAGE
+    total, frontier = 0, [root]
+    while frontier:
+        pid = frontier.pop()
+        total += rss.get(pid, 0)
+        frontier.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def _run_build(arguments):
+    """(wall seconds, peak RSS of the build process, sampled peak RSS of its process tree, stdout)."""
+    began = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "preprocessing.build_dataset", *arguments], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    peak_tree = 0
+    finished = threading.Event()
+
+    def sample():
+        nonlocal peak_tree
+        while not finished.is_set():
+            peak_tree = max(peak_tree, _tree_rss(child.pid))
+            time.sleep(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - began
+    finished.set()
+    sampler.join()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"build failed with exit status {child.returncode}:\n{output}")
+    return seconds, usage.ru_maxrss * 1024, peak_tree, output
+
+
+def _array_bytes(folder):
+    return sum(path.stat().st_size for path in pathlib.Path(folder).rglob("*.npy"))
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actions", type=int, nargs="+", default=[1_000_000, 10_000_000],
+                        help="about how many actions to generate, one run per value")
+    args, overrides = parser.parse_known_args(argv)
+    probe = configurator.load(overrides, demo_scale=PROBE_SCALE)
+    per_scale = len(make_demo_data.generate(probe)[0]) / PROBE_SCALE
+    print(f"{'actions':>11} {'settings':<18} {'wall s':>7} {'actions/s':>11} {'arrays MiB':>10} "
+          f"{'peak MiB':>9} {'x arrays':>8} {'tree MiB':>9} {'x arrays':>8}", flush=True)
+    for target in args.actions:
+        with tempfile.TemporaryDirectory() as folder:
+            raw_dir = pathlib.Path(folder) / "raw"
+            scale = round(target / per_scale, 3)
+            subprocess.run([sys.executable, "-m", "preprocessing.make_demo_data", f"raw_dir={raw_dir}",
+                            f"demo_scale={scale}", *overrides], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            actions = len(pd.read_parquet(raw_dir / "actions.parquet", columns=["action_type"]))
+            for label, extra in (("default", []), ("use_item2vec=False", ["use_item2vec=False"])):
+                processed = pathlib.Path(folder) / f"processed-{label}"
+                seconds, peak, tree, output = _run_build(
+                    [f"raw_dir={raw_dir}", f"processed_dir={processed}", *overrides, *extra])
+                written = _array_bytes(processed)
+                print(f"{actions:>11,} {label:<18} {seconds:7.2f} {actions / seconds:11,.0f} {written / 2**20:10,.0f} "
+                      f"{peak / 2**20:9,.0f} {peak / written:8.2f} {tree / 2**20:9,.0f} {tree / written:8.2f}",
+                      flush=True)
+                for line in output.splitlines():
+                    print(f"    {line}")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, sys.argv[1:]))
