@@ -6,7 +6,8 @@ For each size, generates a demo log of about that many actions into a temporary 
 (make_demo_data, at the demo_scale a small probe says gives that size), then runs the build
 (`python -m preprocessing.build_dataset`, a fresh process, end to end: start-up, loading,
 everything written) twice: with the default settings and with use_item2vec=False. Prints per run
-the wall time, actions per second, the build process's peak resident memory (getrusage of the
+the wall time, actions per second, the CPU seconds of the build and its item2vec process (with
+other jobs on the machine, the wall time grows but the CPU time much less), the build process's peak resident memory (getrusage of the
 child), the peak of the summed resident memory of the build and its item2vec worker process
 (sampled from /proc every 20 ms), and these peaks over the bytes of the arrays written.
 Targets: >= 1,000,000 actions/s and peak memory <= 3x the arrays written.
@@ -57,7 +58,8 @@ def _tree_rss(root):
 
 
 def _run_build(arguments):
-    """(wall seconds, peak RSS of the build process, sampled peak RSS of its process tree, stdout)."""
+    """(wall seconds, CPU seconds of the build and its item2vec process, peak RSS of the build
+    process, sampled peak RSS of its process tree, stdout)."""
     began = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "preprocessing.build_dataset", *arguments], cwd=ROOT,
                              stdout=subprocess.PIPE, text=True)
@@ -80,7 +82,7 @@ def _run_build(arguments):
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"build failed with exit status {child.returncode}:\n{output}")
-    return seconds, usage.ru_maxrss * 1024, peak_tree, output
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, peak_tree, output
 
 
 def _array_bytes(folder):
@@ -94,7 +96,7 @@ def main(argv):
     args, overrides = parser.parse_known_args(argv)
     probe = configurator.load(overrides, demo_scale=PROBE_SCALE)
     per_scale = len(make_demo_data.generate(probe)[0]) / PROBE_SCALE
-    print(f"{'actions':>11} {'settings':<18} {'wall s':>7} {'actions/s':>11} {'arrays MiB':>10} "
+    print(f"{'actions':>11} {'settings':<18} {'wall s':>7} {'actions/s':>11} {'CPU s':>6} {'arrays MiB':>10} "
           f"{'peak MiB':>9} {'x arrays':>8} {'tree MiB':>9} {'x arrays':>8}", flush=True)
     for target in args.actions:
         with tempfile.TemporaryDirectory() as folder:
@@ -105,10 +107,11 @@ def main(argv):
             actions = len(pd.read_parquet(raw_dir / "actions.parquet", columns=["action_type"]))
             for label, extra in (("default", []), ("use_item2vec=False", ["use_item2vec=False"])):
                 processed = pathlib.Path(folder) / f"processed-{label}"
-                seconds, peak, tree, output = _run_build(
+                seconds, cpu, peak, tree, output = _run_build(
                     [f"raw_dir={raw_dir}", f"processed_dir={processed}", *overrides, *extra])
                 written = _array_bytes(processed)
-                print(f"{actions:>11,} {label:<18} {seconds:7.2f} {actions / seconds:11,.0f} {written / 2**20:10,.0f} "
+                print(f"{actions:>11,} {label:<18} {seconds:7.2f} {actions / seconds:11,.0f} {cpu:6.1f} "
+                      f"{written / 2**20:10,.0f} "
                       f"{peak / 2**20:9,.0f} {peak / written:8.2f} {tree / 2**20:9,.0f} {tree / written:8.2f}",
                       flush=True)
                 for line in output.splitlines():

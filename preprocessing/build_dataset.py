@@ -2,9 +2,10 @@
 
     python -m preprocessing.build_dataset [key=value ...]      (what sh scr/pre_processing.sh runs)
 
-Stages, one progress line each with its time: load the raw log, encode ids, sort actions by user
-and time, cut windows and label their samples, split, item2vec (trained in a background thread
-while the arrays are written), write each split's arrays in chunks, write vocabularies and meta.json.
+Stages, one progress line each with its time: fingerprint the raw files, load them, encode ids,
+sort actions by time and by user, cut windows and label their samples, split, dense item features,
+write each split's arrays in chunks (item2vec trains meanwhile in a second process), then the
+vocabularies and meta.json.
 Everything is written into a temporary folder next to processed_dir and renamed over it at the
 end, so an interrupted run leaves the previous dataset as it was. A dataset built from the same
 raw files (content fingerprint) with the same settings is reused as it is.
@@ -88,24 +89,28 @@ def _write_split(folder, members, encoded, timeline, dense_tables, max_len):
     writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape) for name, (shape, dtype) in shapes.items()}
     chunk = max(1, CHUNK_VALUES // max_len)
     users, buys, interactions = [], 0, 0
-    for samples, rows in members:
-        for begin in range(0, _rows_of(samples, rows), chunk):
-            pick = slice(begin, begin + chunk) if rows is None else rows[begin:begin + chunk]
-            user, item = samples.user[pick], samples.item[pick]
-            columns = dict(zip(processed_data.SEQUENCE_ARRAYS, sample_sequences(
-                timeline, encoded.item_side["cate"], user, samples.seq_end[pick], max_len)))
-            columns.update({"user": user, "item": item, "dense": dense_tables[samples.window.index][item],
-                            "label_buy": samples.label_buy[pick], "label_interact": samples.label_interact[pick]})
-            columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
-            columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
-            for name, writer in writers.items():
-                writer.write(columns[name])
-        picked = slice(None) if rows is None else rows
-        users.append(sorted_unique(samples.user[picked]))
-        buys += int(samples.label_buy[picked].sum())
-        interactions += int(samples.label_interact[picked].sum())
+    with contextlib.ExitStack() as open_files:
+        for writer in writers.values():
+            open_files.callback(writer.close)
+        for samples, rows in members:
+            for begin in range(0, _rows_of(samples, rows), chunk):
+                pick = slice(begin, begin + chunk) if rows is None else rows[begin:begin + chunk]
+                user, item = samples.user[pick], samples.item[pick]
+                columns = dict(zip(processed_data.SEQUENCE_ARRAYS, sample_sequences(
+                    timeline, encoded.item_side["cate"], user, samples.seq_end[pick], max_len)))
+                columns.update({"user": user, "item": item, "dense": dense_tables[samples.window.index][item],
+                                "label_buy": samples.label_buy[pick],
+                                "label_interact": samples.label_interact[pick]})
+                columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
+                columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
+                for name, writer in writers.items():
+                    writer.write(columns[name])
+            picked = slice(None) if rows is None else rows
+            users.append(sorted_unique(samples.user[picked]))
+            buys += int(samples.label_buy[picked].sum())
+            interactions += int(samples.label_interact[picked].sum())
     for writer in writers.values():
-        writer.close()
+        writer.check_complete()
     return {"windows": [s.window.index for s, _ in members], "samples": total,
             "users": int(len(sorted_unique(np.concatenate(users)))),
             "buy_rate": buys / total, "interact_rate": interactions / total}
@@ -115,6 +120,12 @@ def write_dataset(encoded, cfg, out_dir, raw_info):
     """Writes the whole dataset of an EncodedLog into the empty folder out_dir; returns the meta dict.
     Drops the action arrays of encoded once they are sorted, to save memory."""
     out_dir = pathlib.Path(out_dir)
+    with item2vec.BackgroundTraining() if cfg.use_item2vec else contextlib.nullcontext() as training:
+        return _write_dataset(encoded, cfg, out_dir, raw_info, training)
+
+
+def _write_dataset(encoded, cfg, out_dir, raw_info, training):
+    """write_dataset, with the item2vec BackgroundTraining already started (or None)."""
     with stage(f"sort {len(encoded.time)} actions by time and by user"):
         log = time_ordered(encoded.user, encoded.item, encoded.action, encoded.time)
         encoded.user = encoded.item = encoded.action = encoded.time = None
@@ -124,34 +135,32 @@ def write_dataset(encoded, cfg, out_dir, raw_info):
     used = [w for w in windows if w.role != "unused"]
     item_vocab = encoded.vocabs["item"].size
 
-    if cfg.use_item2vec:
+    if training:
         newest_train = min((w for w in used if w.role == "train"), key=lambda w: w.index)
         sentences = item2vec.corpus(timeline, newest_train.feature_end_ns, cfg.w2v_max_tokens, cfg.split_seed)
-        training = item2vec.BackgroundTraining(sentences, out_dir / item2vec.FILE, item_vocab, cfg, cfg.split_seed)
-    else:
-        training = contextlib.nullcontext()
-    with training:
-        with stage(f"samples and labels of {len(used)} windows"):
-            samples = [window_samples(log, timeline, w, item_vocab) for w in used]
-            parts = split_parts(samples, cfg.split_by, cfg.split_seed)
+        training.train(sentences, out_dir / item2vec.FILE, item_vocab, cfg, cfg.split_seed)
 
-        with stage("dense item features"):
-            catalogue = side_features.catalogue_table(encoded)
-            tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used}
-            mean, std = side_features.standardisation(
-                [(tables[s.window.index], s.item) for s, _ in parts["train"]])
-            dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
+    with stage(f"samples and labels of {len(used)} windows"):
+        samples = [window_samples(log, timeline, w, item_vocab) for w in used]
+        parts = split_parts(samples, cfg.split_by, cfg.split_seed)
 
-        split_meta = {}
-        for split in SPLITS:
-            with stage(f"write {split}"):
-                split_meta[split] = _write_split(out_dir / split, parts[split], encoded, timeline,
-                                                 dense_tables, cfg.max_len)
-        if cfg.use_item2vec:
-            began = time.perf_counter()
-            seconds = training.wait()
-            progress(f"item2vec over {len(sentences.tokens)} tokens of {len(sentences)} users: {seconds:.2f} s "
-                     f"in a second process, waited for {time.perf_counter() - began:.2f} s after the writing")
+    with stage("dense item features"):
+        catalogue = side_features.catalogue_table(encoded)
+        tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used}
+        mean, std = side_features.standardisation(
+            [(tables[s.window.index], s.item) for s, _ in parts["train"]])
+        dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
+
+    split_meta = {}
+    for split in SPLITS:
+        with stage(f"write {split}"):
+            split_meta[split] = _write_split(out_dir / split, parts[split], encoded, timeline,
+                                             dense_tables, cfg.max_len)
+    if training:
+        began = time.perf_counter()
+        seconds = training.wait()
+        progress(f"item2vec over {len(sentences.tokens)} tokens of {len(sentences)} users: {seconds:.2f} s "
+                 f"in a second process, waited for {time.perf_counter() - began:.2f} s after the writing")
 
     vocab_dir = out_dir / "vocab"
     vocab_dir.mkdir()

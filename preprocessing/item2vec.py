@@ -78,25 +78,32 @@ def item2vec_matrix(sentences, item_vocab_size, embed_dim, window, min_count, ep
 
 
 class BackgroundTraining:
-    """Trains item2vec in a child Python process, which writes the matrix to out_path, while the
-    caller goes on (a thread would fight the caller for the GIL). A context manager: leaving it
-    before wait() stops the child."""
+    """Trains item2vec in a child Python process while the caller goes on (a thread would fight the
+    caller for the GIL). The child starts at once and imports gensim while the caller prepares the
+    corpus; train() hands it over, wait() returns when the matrix is written. A context manager:
+    leaving it before wait() stops the child."""
 
-    def __init__(self, sentences, out_path, item_vocab_size, cfg, seed):
-        self.out_path = pathlib.Path(out_path)
-        self.corpus_path = self.out_path.with_name(CORPUS_FILE)
+    def __init__(self):
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        self.process = subprocess.Popen([sys.executable, "-m", "preprocessing.item2vec"], stdin=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path})
+        self.corpus_path = None
+
+    def train(self, sentences, out_path, item_vocab_size, cfg, seed):
+        """Starts training on sentences; the child writes the matrix to out_path."""
+        self.corpus_path = pathlib.Path(out_path).with_name(CORPUS_FILE)
         np.savez(self.corpus_path, tokens=sentences.tokens, bounds=sentences.bounds)
         params = {"item_vocab_size": item_vocab_size, "embed_dim": cfg.embed_dim, "window": cfg.w2v_window,
                   "min_count": cfg.w2v_min_count, "epochs": cfg.w2v_epochs, "seed": seed}
-        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         self.began = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "preprocessing.item2vec", str(self.corpus_path), str(self.out_path),
-             json.dumps(params)], stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path})
+        self.process.stdin.write(json.dumps({"corpus": str(self.corpus_path), "out": str(out_path),
+                                             "params": params}) + "\n")
+        self.process.stdin.close()
 
     def wait(self):
         """Seconds the training took; PipelineError if it failed."""
-        _, errors = self.process.communicate()
+        errors = self.process.stderr.read()
+        self.process.wait()
         self.corpus_path.unlink(missing_ok=True)
         if self.process.returncode:
             last = (errors.strip().splitlines() or ["no message"])[-1]
@@ -109,17 +116,24 @@ class BackgroundTraining:
     def __exit__(self, *exc_info):
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
-        self.corpus_path.unlink(missing_ok=True)
+        with self.process:  # closes the pipes, waits for the exit
+            pass
+        if self.corpus_path:
+            self.corpus_path.unlink(missing_ok=True)
 
 
-def main(argv):
-    """python -m preprocessing.item2vec CORPUS.npz OUT.npy PARAMS_JSON (run by BackgroundTraining)."""
-    corpus_path, out_path, params = argv
-    with np.load(corpus_path, allow_pickle=False) as corpus:
+def main():
+    """The child of BackgroundTraining: reads one request line on stdin, writes the matrix."""
+    import gensim.models  # noqa: F401  (imported before the request comes: it takes a second or two)
+
+    line = sys.stdin.readline()
+    if not line:
+        return
+    request = json.loads(line)
+    with np.load(request["corpus"], allow_pickle=False) as corpus:
         sentences = Sentences(corpus["tokens"], corpus["bounds"])
-    np.save(out_path, item2vec_matrix(sentences, **json.loads(params)), allow_pickle=False)
+    np.save(request["out"], item2vec_matrix(sentences, **request["params"]), allow_pickle=False)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

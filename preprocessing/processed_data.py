@@ -70,5 +70,7 @@ class NpyWriter:
 
     def close(self):
         self._file.close()
+
+    def check_complete(self):
         if self.rows != self.shape[0]:
             raise ValueError(f"{self.path}: {self.rows} rows written, {self.shape[0]} declared")

@@ -91,7 +91,8 @@ class Interrupted(KeyboardInterrupt):
     pass
 
 
-def test_an_interrupted_build_leaves_the_previous_dataset_usable(raw_dir, capsys, monkeypatch):
+@pytest.mark.parametrize("item2vec", ["use_item2vec=False", "use_item2vec=True"])
+def test_an_interrupted_build_leaves_the_previous_dataset_usable(raw_dir, capsys, monkeypatch, item2vec):
     processed, _ = build(raw_dir, capsys)
     good = {name: np.array(array) for name, array in load_split(processed, "train").items()}
     write = processed_data.NpyWriter.write
@@ -105,7 +106,7 @@ def test_an_interrupted_build_leaves_the_previous_dataset_usable(raw_dir, capsys
 
     monkeypatch.setattr(processed_data.NpyWriter, "write", interrupted_midway)
     with pytest.raises(Interrupted):
-        ensure_dataset(settings(raw_dir, "max_len=5"))
+        ensure_dataset(settings(raw_dir, "max_len=5", item2vec))
     assert len(calls) == 20
     monkeypatch.undo()
     capsys.readouterr()
