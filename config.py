@@ -32,7 +32,7 @@ w2v_epochs = 5  # Word2Vec passes over the sequences
 w2v_min_count = 1  # items seen fewer times get a small random vector
 embed_dim = 16  # embedding size of every categorical feature (and of item2vec)
 split_seed = 2021  # seeds the dev/test halving of the newest window, Word2Vec and unseen items' item2vec rows
-w2v_max_tokens = 300000  # item2vec corpus budget (tokens); beyond it whole users are sampled (seeded), bounding its time
+w2v_max_tokens = 200000  # item2vec corpus budget (tokens); beyond it whole users are sampled (seeded), bounding its time
 
 # ---------------------------------------------------------------- models
 model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM or ESSM (alias ESMM)
