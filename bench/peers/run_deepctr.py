@@ -1,0 +1,55 @@
+"""Trains DeepCTR's DIN or DIEN (TensorFlow) on the benchmark's arrays and reports samples per second.
+
+Run with the `deepctr` environment's python (bench/.venvs/deepctr). DeepCTR is written for Keras 2,
+so `tf.keras` is pointed at the tf_keras package before TensorFlow loads. DIEN runs as DeepCTR's
+own example does: AUGRU with negative sampling (its auxiliary net).
+"""
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import bench_arrays  # noqa: E402  (after the Keras switch above)
+import peer_inputs  # noqa: E402
+import timing  # noqa: E402
+
+
+def main():
+    args = peer_inputs.parse_args(["DIN", "DIEN"])
+
+    def body():
+        import deepctr
+        import tensorflow as tf
+        from deepctr.feature_column import DenseFeat, SparseFeat, VarLenSparseFeat
+        from deepctr.models import DIEN, DIN
+
+        meta, arrays, sizes = bench_arrays.load_folder(args.data)
+        dien = args.model == "DIEN"
+        inputs = peer_inputs.peer_arrays(meta, arrays, negatives=dien)
+        columns, history = peer_inputs.feature_columns(
+            meta, sizes, (SparseFeat, VarLenSparseFeat, DenseFeat), negatives=dien)
+        if dien:
+            model = DIEN(columns, history, gru_type="AUGRU", use_negsampling=True,
+                         dnn_hidden_units=sizes["mlp_units"], att_hidden_units=sizes["attention_units"])
+        else:
+            model = DIN(columns, history, dnn_hidden_units=sizes["mlp_units"],
+                        att_hidden_size=sizes["attention_units"])
+        model.compile(tf.keras.optimizers.Adam(), "binary_crossentropy")
+        x = {name: inputs[name] for name in model.input_names}
+        y = arrays["label_buy"]
+        batch = sizes["batch_size"]
+
+        def train(steps):
+            model.fit(peer_inputs.rows(x, steps * batch), y[:steps * batch], batch_size=batch,
+                      epochs=1, verbose=0, shuffle=False)
+
+        result = timing.measure(train, batch, args.warmup_steps, args.steps, args.repeats,
+                                args.repeat_budget_s)
+        result["library"] = f"DeepCTR {deepctr.__version__}"
+        result["framework"] = f"TensorFlow {tf.__version__} (tf-keras)"
+        return result
+
+    timing.run_guarded(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Trains deepctr-torch's DIN or DIEN (PyTorch, CPU) on the benchmark's arrays; reports samples per second.
+
+Run with the `deepctr-torch` environment's python (bench/.venvs/deepctr-torch). DIEN runs as the
+library's own example does: AUGRU with negative sampling (its auxiliary net, weight 1).
+"""
+import bench_arrays
+import peer_inputs
+import timing
+
+
+def main():
+    args = peer_inputs.parse_args(["DIN", "DIEN"])
+
+    def body():
+        import deepctr_torch
+        import torch
+        from deepctr_torch.inputs import DenseFeat, SparseFeat, VarLenSparseFeat
+        from deepctr_torch.models import DIEN, DIN
+
+        meta, arrays, sizes = bench_arrays.load_folder(args.data)
+        dien = args.model == "DIEN"
+        inputs = peer_inputs.peer_arrays(meta, arrays, negatives=dien)
+        columns, history = peer_inputs.feature_columns(
+            meta, sizes, (SparseFeat, VarLenSparseFeat, DenseFeat), negatives=dien)
+        if dien:
+            model = DIEN(columns, history, gru_type="AUGRU", use_negsampling=True,
+                         dnn_hidden_units=sizes["mlp_units"], att_hidden_units=sizes["attention_units"])
+        else:
+            model = DIN(columns, history, dnn_hidden_units=sizes["mlp_units"],
+                        att_hidden_size=sizes["attention_units"])
+        model.compile("adam", "binary_crossentropy")
+        x = {name: inputs[name] for name in model.feature_index}
+        y = arrays["label_buy"]
+        batch = sizes["batch_size"]
+
+        def train(steps):
+            model.fit(peer_inputs.rows(x, steps * batch), y[:steps * batch], batch_size=batch,
+                      epochs=1, verbose=0, shuffle=False)
+
+        result = timing.measure(train, batch, args.warmup_steps, args.steps, args.repeats,
+                                args.repeat_budget_s)
+        result["library"] = f"deepctr-torch {deepctr_torch.__version__}"
+        result["framework"] = f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads"
+        return result
+
+    timing.run_guarded(body)
+
+
+if __name__ == "__main__":
+    main()
