@@ -14,9 +14,12 @@ the structure the models are meant to find:
   - a visit to an item is a few browses, possibly a follow or an add to cart, and an order usually
     on a later visit; an order is followed by a comment days later with some probability;
   - a user comes back to items seen before while the item's category is still among the user's
-    interests, more often shortly after the last visit and after an add to cart; how likely a pair
-    converts depends on the target item (its category being a current mission, its brand being the
-    slot's preferred brand, its quality, its shop's score), which is what DIN/DIEN attention reads.
+    interests, more often shortly after the last visit and after an add to cart;
+  - how likely a pair comes back and converts depends on the target item: on how many items of its
+    category the user visited in the last days (buying intent, decaying day by day), on its category
+    being a current mission, on its brand being the slot's preferred brand, on its quality and its
+    shop's score; so the relevant part of a user's history is the part about the target's category
+    and brand, which is what DIN/DIEN attention reads.
 Calibration on the original's windows (5-day interaction range, next 5 days as label range):
 about 15% of the distinct (user, item) pairs of an interaction range act again in the label range,
 and about 1% order. The same settings always give the same tables.
@@ -59,29 +62,32 @@ MISSION_PULL = 3.0  # a mission slot draws this many times its weight of new bro
 NEW_ITEMS = 1.6  # items newly looked at per active day, besides the first (Poisson mean)
 SAME_BRAND = 0.5  # share of new items picked within the slot's preferred brand
 BROWSES = 0.8  # extra browses per visit (Poisson mean)
-REVISIT = 0.15  # chance that an active user revisits a fresh in-interest pair (before decay)
+REVISIT = 0.11  # chance that an active user revisits a fresh in-interest pair (before decay)
 REVISIT_DECAY_DAYS = 4.0  # revisit chance decays with days since the last visit
+REVISIT_INTENT_BASE = 0.3  # revisit factor of an in-interest pair without recent visits to its category ...
+REVISIT_PER_VISIT = 0.5  # ... plus this per recent visit to an item of the category
 OUT_OF_INTEREST = 0.05  # revisit factor once the item's category left the user's interests
 MISSION_REVISIT = 1.6  # revisit factor for a pair in a mission category
 STAGE_REVISIT = np.array([1.0, 2.2, 0.35])  # revisit factor after browse, after cart/follow, after order
 MAX_IDLE_DAYS = 20  # pairs idle for longer are forgotten
-CART = 0.02  # chance of follow/cart on a visit (times the pair's affinity)
+CART = 0.03  # chance of follow/cart on a visit (times the pair's affinity)
 FOLLOW_SHARE = 0.3  # follows among follow/cart actions
-ORDER_AFTER_CART = 0.14  # chance of an order on a visit after a cart (times affinity)
+ORDER_AFTER_CART = 0.15  # chance of an order on a visit after a cart (times affinity)
 ORDER_SAME_VISIT = 0.01  # chance of an order on the visit of the cart itself (times affinity)
 COMMENT = 0.4  # chance that an order gets a comment
 COMMENT_LAG = 0.3  # comment lag in days ~ 1 + geometric(p)
-BRAND_MATCH = 1.5  # affinity factor when the item's brand is the slot's preferred brand
+BRAND_MATCH = 2.5  # affinity factor when the item's brand is the slot's preferred brand
 MISSION_AFFINITY = 5.0  # affinity factor in a mission category
 INTENT_BASE = 0.1  # affinity factor of a category the user has not visited lately ...
 INTENT_PER_VISIT = 0.4  # ... plus this per recent visit to an item of the category
 INTENT_KEEP = 0.75  # share of the recent-visit count carried to the next day
+INTENT_CAP = 6.0  # the effect of recent visits saturates towards this many visits
 INTEREST_AFFINITY = 0.5  # affinity factor in a plain interest category
 STRAY_AFFINITY = 0.05  # affinity factor outside the user's interests
 QUALITY_SPREAD = 0.4  # log-normal spread of item quality (affinity factor)
 SHOP_EFFECT = 1.2  # log affinity per shop-score point above the mean
 SHOP_SCORE_MEAN = 9.2  # shop scores ~ normal around this, clipped to [5, 10]
-SHOP_SCORE_SPREAD = 0.45
+SHOP_SCORE_SPREAD = 0.45  # standard deviation of shop scores
 WEEKDAY_ACTIVITY = np.array([1.0, 0.95, 0.95, 1.0, 1.1, 1.2, 1.15])  # Monday..Sunday
 HOURS = np.array([1, 1, 1, 1, 1, 2, 3, 5, 6, 6, 7, 7, 7, 6, 6, 6, 6, 7, 8, 10, 11, 11, 8, 4], float)  # by hour of day
 SECONDS_BETWEEN = 70.0  # mean seconds between the actions of one visit
@@ -93,7 +99,7 @@ def generate(cfg):
     rng = np.random.default_rng(cfg.demo_seed)
     items = _catalogue(rng, n_items, n_categories)
     users = _people(rng, n_users)
-    log = _simulate(rng, items, users, n_days)
+    log = _simulate(rng, items, users, n_days, start.day_of_week)
     return _tables(rng, items, users, log, start)
 
 
@@ -206,7 +212,7 @@ def _relation(items, slots, users_of, items_of):
             (match & (brand[users_of] == items["brand"][items_of][:, None])).any(1), match)
 
 
-def _simulate(rng, items, users, n_days):
+def _simulate(rng, items, users, n_days, first_weekday):
     """(user, item, second since the start, action type) arrays of the whole log."""
     n_users = len(users["propensity"])
     flat = _new_slots(rng, items, np.repeat(users["propensity"], SLOTS))
@@ -228,11 +234,14 @@ def _simulate(rng, items, users, n_days):
         intent[rows, cols] = 0.0
         intent *= INTENT_KEEP
 
-        active = rng.random(n_users) < users["activity"] * WEEKDAY_ACTIVITY[day % 7]
+        active = rng.random(n_users) < users["activity"] * WEEKDAY_ACTIVITY[(first_weekday + day) % 7]
         known = np.flatnonzero(active[pair_user])
-        in_interest, mission, _, _ = _relation(items, slots, pair_user[known], pair_item[known])
+        in_interest, mission, _, match = _relation(items, slots, pair_user[known], pair_item[known])
+        # Shopping a category brings the user back to the items of it seen before (comparing them).
+        recent = _saturated((intent[pair_user[known]] * match).max(1))
         chance = (REVISIT * np.exp(-(day - pair_last[known]) / REVISIT_DECAY_DAYS)
-                  * np.where(in_interest, 1.0, OUT_OF_INTEREST) * np.where(mission, MISSION_REVISIT, 1.0)
+                  * np.where(in_interest, REVISIT_INTENT_BASE + REVISIT_PER_VISIT * recent, OUT_OF_INTEREST)
+                  * np.where(mission, MISSION_REVISIT, 1.0)
                   * STAGE_REVISIT[pair_stage[known]])
         revisits = known[rng.random(len(known)) < chance]
 
@@ -249,7 +258,7 @@ def _simulate(rng, items, users, n_days):
         # Buying intent builds up with visits to the category, so the history says which targets convert.
         visit_rows, visit_slots = np.nonzero(match)
         np.add.at(intent, (vu[visit_rows], visit_slots), 1.0)
-        recent = (intent[vu] * match).max(1)
+        recent = _saturated((intent[vu] * match).max(1))
         affinity = (users["propensity"][vu] * items["conversion"][vi] * np.where(brand_match, BRAND_MATCH, 1.0)
                     * (INTENT_BASE + INTENT_PER_VISIT * recent)
                     * np.where(mission, MISSION_AFFINITY, np.where(in_interest, INTEREST_AFFINITY, STRAY_AFFINITY)))
@@ -275,6 +284,11 @@ def _simulate(rng, items, users, n_days):
         keep = day - pair_last < MAX_IDLE_DAYS
         pair_user, pair_item, pair_stage, pair_last = (a[keep] for a in (pair_user, pair_item, pair_stage, pair_last))
     return tuple(np.concatenate(parts) for parts in zip(*log))
+
+
+def _saturated(visits):
+    """Recent visits as they act on behaviour: about linear for a few, never above INTENT_CAP."""
+    return visits / (1.0 + visits / INTENT_CAP)
 
 
 def _new_pairs(rng, items, slots, active_users):
