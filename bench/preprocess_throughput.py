@@ -6,10 +6,11 @@ For each size, generates a demo log of about that many actions into a temporary 
 (make_demo_data, at the demo_scale a small probe says gives that size), then runs the build
 (`python -m preprocessing.build_dataset`, a fresh process, end to end: start-up, loading,
 everything written) twice: with the default settings and with use_item2vec=False. Prints per run
-the wall time, actions per second, the CPU seconds of the build and its item2vec process (with
-other jobs on the machine, the wall time grows but the CPU time much less), the build process's peak resident memory (getrusage of the
-child), the peak of the summed resident memory of the build and its item2vec worker process
-(sampled from /proc every 20 ms), and these peaks over the bytes of the arrays written.
+the wall time, actions per second, the CPU seconds of the build and its item2vec process (when
+other jobs share the machine the wall time grows, the CPU time much less), the build process's
+peak resident memory (getrusage of the child), the peak of the summed resident memory of the
+build and its item2vec process (sampled from /proc every 20 ms), and these peaks over the bytes
+of the arrays written.
 Targets: >= 1,000,000 actions/s and peak memory <= 3x the arrays written.
 key=value overrides are config.py settings, passed to the generator and the build.
 """
