@@ -1,0 +1,43 @@
+"""A GRU over front-padded sequences, with the weights of `keras.layers.GRU` and its masked outputs.
+
+Same weight layout (kernel [D, 3H], recurrent_kernel [H, 3H], bias [2, 3H]; gates z, r, h;
+`reset_after=True`) and the same outputs as `keras.layers.GRU(units, return_sequences=...)` called
+with the padding mask. It runs the fused recurrence of `layers.gru_scan` instead: `keras.layers.GRU`
+differentiates its loop step by step (slower on a CPU), and its cuDNN path rejects masks that are
+not right-padded, so it cannot take our front-padded sequences on a GPU.
+"""
+import keras
+from keras import ops
+
+from layers.gru_scan import gru_scan
+
+
+@keras.saving.register_keras_serializable(package="purchase")
+class MaskedGRU(keras.layers.Layer):
+    """call(sequences [B, T, D], mask [B, T]) -> [B, units] (state after the last real step),
+    or [B, T, units] with return_sequences (padded steps repeat the previous state; zeros in front)."""
+
+    def __init__(self, units, return_sequences=False, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.return_sequences = return_sequences
+
+    def build(self, sequences_shape, mask_shape=None):
+        self.kernel = self.add_weight(name="kernel", shape=(sequences_shape[-1], 3 * self.units),
+                                      initializer="glorot_uniform")
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(self.units, 3 * self.units),
+                                                initializer="orthogonal")
+        self.bias = self.add_weight(name="bias", shape=(2, 3 * self.units), initializer="zeros")
+
+    def call(self, sequences, mask):
+        projected = ops.matmul(sequences, self.kernel) + self.bias[0]
+        states = gru_scan(projected, mask, self.recurrent_kernel, self.bias[1])
+        return states if self.return_sequences else states[:, -1]
+
+    def compute_output_shape(self, sequences_shape, mask_shape=None):
+        if self.return_sequences:
+            return (*sequences_shape[:2], self.units)
+        return (sequences_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "return_sequences": self.return_sequences}
