@@ -116,16 +116,23 @@ def _write_split(folder, members, encoded, timeline, dense_tables, max_len):
             "buy_rate": buys / total, "interact_rate": interactions / total}
 
 
-def write_dataset(encoded, cfg, out_dir, raw_info):
+def _item2vec_training(cfg):
+    """A started item2vec.BackgroundTraining when cfg wants item2vec (its process imports gensim
+    meanwhile), else a context of None."""
+    return item2vec.BackgroundTraining() if cfg.use_item2vec else contextlib.nullcontext()
+
+
+def write_dataset(encoded, cfg, out_dir, raw_info, training=None):
     """Writes the whole dataset of an EncodedLog into the empty folder out_dir; returns the meta dict.
+    training: an item2vec.BackgroundTraining started earlier, or None to start one here if needed.
     Drops the action arrays of encoded once they are sorted, to save memory."""
-    out_dir = pathlib.Path(out_dir)
-    with item2vec.BackgroundTraining() if cfg.use_item2vec else contextlib.nullcontext() as training:
-        return _write_dataset(encoded, cfg, out_dir, raw_info, training)
+    if training is not None or not cfg.use_item2vec:
+        return _write_dataset(encoded, cfg, pathlib.Path(out_dir), raw_info, training)
+    with _item2vec_training(cfg) as training:
+        return _write_dataset(encoded, cfg, pathlib.Path(out_dir), raw_info, training)
 
 
 def _write_dataset(encoded, cfg, out_dir, raw_info, training):
-    """write_dataset, with the item2vec BackgroundTraining already started (or None)."""
     with stage(f"sort {len(encoded.time)} actions by time and by user"):
         log = time_ordered(encoded.user, encoded.item, encoded.action, encoded.time)
         encoded.user = encoded.item = encoded.action = encoded.time = None
@@ -269,14 +276,15 @@ def ensure_dataset(cfg):
     began = time.perf_counter()
     try:
         building.mkdir()
-        with stage("load raw data"):
-            raw = load_raw(cfg.raw_dir, allow_pickle=cfg.allow_pickle)
-        raw_info = {"raw_fingerprint": fingerprint, "raw_files": sorted(p.name for p in raw.files),
-                    "raw_repairs": raw.repairs}
-        with stage("encode ids"):
-            encoded = encode_log(raw.actions, raw.items, raw.users)
-        del raw  # the DataFrames are no longer needed: free them before the arrays are built
-        meta = write_dataset(encoded, cfg, building, raw_info)
+        with _item2vec_training(cfg) as training:
+            with stage("load raw data"):
+                raw = load_raw(cfg.raw_dir, allow_pickle=cfg.allow_pickle)
+            raw_info = {"raw_fingerprint": fingerprint, "raw_files": sorted(p.name for p in raw.files),
+                        "raw_repairs": raw.repairs}
+            with stage("encode ids"):
+                encoded = encode_log(raw.actions, raw.items, raw.users)
+            del raw  # the DataFrames are no longer needed: free them before the arrays are built
+            meta = write_dataset(encoded, cfg, building, raw_info, training)
         _replace(building, processed)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)

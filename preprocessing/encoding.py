@@ -56,7 +56,9 @@ class Vocabulary:
         table = self._lookup_table() if values.dtype.kind in "iu" else None
         if table is None:
             return (self._index.get_indexer(values) + 1).astype(np.int32)
-        offset = values.astype(np.int64) - self.values[0]
+        offset = values.astype(np.int64, copy=False) - self.values[0]
+        if len(offset) and 0 <= offset.min() and offset.max() < len(table):
+            return table[offset]
         inside = (offset >= 0) & (offset < len(table))
         return np.where(inside, table[np.where(inside, offset, 0)], 0).astype(np.int32)
 
