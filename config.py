@@ -30,6 +30,7 @@ use_item2vec = True  # initialise the item embedding from gensim Word2Vec over t
 w2v_window = 5  # Word2Vec context window
 w2v_epochs = 5  # Word2Vec passes over the sequences
 w2v_min_count = 1  # items seen fewer times get a small random vector
+w2v_sample = 1e-4  # Word2Vec downsampling of frequent items (gensim's sample); also makes it faster
 embed_dim = 16  # embedding size of every categorical feature (and of item2vec)
 split_seed = 2021  # seeds the dev/test halving of the newest window, Word2Vec and unseen items' item2vec rows
 w2v_max_tokens = 200000  # item2vec corpus budget (tokens); beyond it whole users are sampled (seeded), bounding its time

@@ -276,11 +276,12 @@ def ensure_dataset(cfg):
     began = time.perf_counter()
     try:
         building.mkdir()
+        with stage("load raw data"):
+            raw = load_raw(cfg.raw_dir, allow_pickle=cfg.allow_pickle)
+        raw_info = {"raw_fingerprint": fingerprint, "raw_files": sorted(p.name for p in raw.files),
+                    "raw_repairs": raw.repairs}
+        # started after the loading, which reads files on both cores, and before the single-threaded rest
         with _item2vec_training(cfg) as training:
-            with stage("load raw data"):
-                raw = load_raw(cfg.raw_dir, allow_pickle=cfg.allow_pickle)
-            raw_info = {"raw_fingerprint": fingerprint, "raw_files": sorted(p.name for p in raw.files),
-                        "raw_repairs": raw.repairs}
             with stage("encode ids"):
                 encoded = encode_log(raw.actions, raw.items, raw.users)
             del raw  # the DataFrames are no longer needed: free them before the arrays are built

@@ -59,7 +59,7 @@ def corpus(timeline, end_ns, max_tokens, seed):
     return Sentences(tokens, bounds)
 
 
-def item2vec_matrix(sentences, item_vocab_size, embed_dim, window, min_count, epochs, seed):
+def item2vec_matrix(sentences, item_vocab_size, embed_dim, window, min_count, sample, epochs, seed):
     """float32 [item vocab, embed_dim]: Word2Vec vectors for the items the corpus has (seen at least
     min_count times), small seeded random rows for the others, zeros for padding."""
     from gensim.models import Word2Vec  # imported here: it takes a second or two, not needed without item2vec
@@ -67,8 +67,8 @@ def item2vec_matrix(sentences, item_vocab_size, embed_dim, window, min_count, ep
     rng = np.random.default_rng(seed)
     matrix = (rng.uniform(-0.5, 0.5, (item_vocab_size, embed_dim)) / embed_dim).astype(np.float32)
     # workers=1: with more threads Word2Vec's result depends on thread scheduling
-    model = Word2Vec(vector_size=embed_dim, window=window, min_count=min_count, sg=1, epochs=epochs, seed=seed,
-                     workers=1)
+    model = Word2Vec(vector_size=embed_dim, window=window, min_count=min_count, sample=sample, sg=1, epochs=epochs,
+                     seed=seed, workers=1)
     model.build_vocab(sentences)
     if len(model.wv):
         model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
@@ -94,7 +94,7 @@ class BackgroundTraining:
         self.corpus_path = pathlib.Path(out_path).with_name(CORPUS_FILE)
         np.savez(self.corpus_path, tokens=sentences.tokens, bounds=sentences.bounds)
         params = {"item_vocab_size": item_vocab_size, "embed_dim": cfg.embed_dim, "window": cfg.w2v_window,
-                  "min_count": cfg.w2v_min_count, "epochs": cfg.w2v_epochs, "seed": seed}
+                  "min_count": cfg.w2v_min_count, "sample": cfg.w2v_sample, "epochs": cfg.w2v_epochs, "seed": seed}
         self.began = time.perf_counter()
         self.process.stdin.write(json.dumps({"corpus": str(self.corpus_path), "out": str(out_path),
                                              "params": params}) + "\n")

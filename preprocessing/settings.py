@@ -4,7 +4,7 @@ from configurator import ConfigError
 # Any change of these rebuilds ddata/processed/; they are recorded in meta.json["settings"].
 USED = ("num_windows", "window_days", "window_stride_days", "use_oldest_window", "split_by",
         "split_seed", "max_len", "use_item2vec", "w2v_window", "w2v_epochs", "w2v_min_count",
-        "w2v_max_tokens", "embed_dim")
+        "w2v_sample", "w2v_max_tokens", "embed_dim")
 
 _POSITIVE = ("num_windows", "window_days", "window_stride_days", "max_len", "embed_dim",
              "w2v_window", "w2v_epochs", "w2v_min_count", "w2v_max_tokens")
@@ -22,6 +22,9 @@ def check(cfg):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"setting {name}={value!r}: expected a positive whole number")
+    if not 0 <= cfg.w2v_sample < 1:
+        raise ConfigError(f"setting w2v_sample={cfg.w2v_sample!r}: expected a number from 0 (no downsampling) "
+                          "to below 1, like 1e-4")
     if cfg.split_by not in SPLIT_MODES:
         raise ConfigError(f"setting split_by={cfg.split_by!r}: expected one of {', '.join(SPLIT_MODES)}")
     if cfg.num_windows - (0 if cfg.use_oldest_window else 1) < 2:

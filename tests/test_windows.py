@@ -79,6 +79,7 @@ def test_a_window_beyond_the_data_is_named_with_the_data_span():
     ("split_by=items", "setting split_by='items': expected one of user, random"),
     ("num_windows=2", "leave no training window"),
     ("num_windows=0", "setting num_windows=0"),
+    ("w2v_sample=-0.1", "setting w2v_sample=-0.1: expected a number from 0"),
 ])
 def test_bad_settings_are_rejected_before_any_data_is_read(argument, expected):
     with pytest.raises(ConfigError) as error:
