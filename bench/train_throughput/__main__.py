@@ -35,7 +35,7 @@ import bench_arrays  # noqa: E402  (found through the paths above, like the impo
 import bench_data  # noqa: E402
 import timing  # noqa: E402
 from errors import run_cli  # noqa: E402
-from peer_runs import PEER_RUNS, PEER_SIZES, run_peer  # noqa: E402
+from peer_runs import PEER_NAMES, PEER_RUNS, PEER_SIZES, run_peer  # noqa: E402
 from processes import run_process, timing_options  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "train_throughput.json"
@@ -79,13 +79,13 @@ def ours_table(results):
 
 def peer_table(pairs, machine_name):
     lines = [f"{'model':<6}{'ours samples/s':>15}  {'peer':<22}{'peer samples/s':>15}{'ours/peer':>10}"
-             f"{'load':>6}  machine"]
+             f"{'load ours/peer':>16}  machine"]
     for pair in pairs:
         ours, peer = pair["ours"], pair["peer_result"]
         ratio = (f"{ours['samples_per_s'] / peer['samples_per_s']:.2f}"
                  if "samples_per_s" in ours and "samples_per_s" in peer else "-")
-        lines.append(f"{pair['model']:<6}{rate(ours):>15}  {peer.get('library', pair['peer']):<22}{rate(peer):>15}"
-                     f"{ratio:>10}{peer['load_at_start']:>6.1f}  {machine_name}")
+        lines.append(f"{pair['model']:<6}{rate(ours):>15}  {peer.get('library', PEER_NAMES[pair['peer']]):<22}{rate(peer):>15}"
+                     f"{ratio:>10}{ours['load_at_start']:>10.1f}/{peer['load_at_start']:<5.1f}  {machine_name}")
         if "error" in peer:
             lines.append(f"        {pair['peer']} {pair['model']} cannot run: {peer['error']}")
         if "error" in ours:
@@ -155,9 +155,11 @@ def benchmark(folder, args, source):
         report["ours"][OURS_LABELS.get(name, name)] = run_ours(folder, name, args.settings, args)
     if args.peer:
         peer_settings = [f"{key}={json.dumps(value).replace(' ', '')}" for key, value in PEER_SIZES.items()]
-        ours_at_peer_sizes = {model: run_ours(folder, model, args.settings + peer_settings, args)
-                              for model in dict.fromkeys(model for model, _, _ in PEER_RUNS)}
+        ours_at_peer_sizes = {}
         for model, peer, script in PEER_RUNS:
+            # ours just before its peers, so that both meet much the same load from other work
+            if model not in ours_at_peer_sizes:
+                ours_at_peer_sizes[model] = run_ours(folder, model, args.settings + peer_settings, args)
             report["pairs"].append({"model": model, "ours": ours_at_peer_sizes[model], "peer": peer,
                                     "peer_result": run_peer(folder, peer, script, model, args)})
     write_results(report)

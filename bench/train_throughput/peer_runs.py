@@ -14,6 +14,7 @@ PEER_SIZES = {"mlp_units": [256, 128, 64], "attention_units": [80, 40]}
 # (model, peer environment, runner script); the runners' docstrings say how each model is run.
 PEER_RUNS = [("DIN", "deepctr", "run_deepctr.py"), ("DIN", "deepctr-torch", "run_deepctr_torch.py"),
              ("DIEN", "deepctr", "run_deepctr.py"), ("DIEN", "deepctr-torch", "run_deepctr_torch.py")]
+PEER_NAMES = {"deepctr": "DeepCTR", "deepctr-torch": "deepctr-torch"}
 # What each environment must import once its requirements are in.
 PEER_CHECK = {"deepctr": "deepctr, tf_keras", "deepctr-torch": "deepctr_torch, torch"}
 
