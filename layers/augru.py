@@ -59,9 +59,8 @@ class AUGRU(keras.layers.Layer):
         self.cell.build((behaviours_shape[0], behaviours_shape[-1] + 1))
 
     def call(self, behaviours, scores, mask):
-        projected = ops.matmul(behaviours, self.cell.kernel) + self.cell.bias[0]
-        scale = ops.cast(scores, projected.dtype) * ops.cast(mask, projected.dtype)
-        states = gru_scan(projected, scale, self.cell.recurrent_kernel, self.cell.bias[1])
+        scale = ops.cast(scores, behaviours.dtype) * ops.cast(mask, behaviours.dtype)
+        states = gru_scan(behaviours, self.cell.kernel, self.cell.bias, self.cell.recurrent_kernel, scale)
         return states if self.return_sequences else states[:, -1]
 
     def compute_output_shape(self, behaviours_shape, scores_shape=None, mask_shape=None):

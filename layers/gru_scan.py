@@ -2,93 +2,111 @@
 
 Both cells, in the weight layout of `keras.layers.GRU` (gates z, r, h; `reset_after=True`):
 
-    z = σ(x W_z + h U_z + b_z)      r = σ(x W_r + h U_r + b_r)
-    c = tanh(x W_h + r ⊙ (h U_h + b_h))
-    h' = h + s ⊙ (1 − z) ⊙ (c − h)
+    z = σ(x W_z + b_z + h U_z + c_z)      r = σ(x W_r + b_r + h U_r + c_r)
+    n = tanh(x W_h + b_h + r ⊙ (h U_h + c_h))
+    h' = h + s ⊙ (1 − z) ⊙ (n − h)
 
 where s is a per-step gate scale: the padding mask (0 or 1) for a GRU, mask × attention score for
 DIEN's AUGRU (the paper's attentional update gate u' = a·u with u = 1 − z). A step with s = 0 keeps
 the state exactly, so front padding leaves the state at its initial zeros.
 
-The input projections x W + b of all steps are one matrix product done by the caller; only h U runs
-inside the loop. The backward loop computes each step's gradients from values the forward loop kept,
-and the recurrent weights' gradient is one matrix product after it; differentiating the loop
-automatically instead costs many more small operations per step, which dominate on a CPU.
+What makes it fast on a CPU, where a step's many small operations cost more than its arithmetic:
+the input projections x W + b of all steps are three large matrix products before the loop (time
+major, so each step reads contiguous rows); inside the loop each gate has its own H × H product, so
+no step splits or concatenates tensors; the backward loop computes each step's gradients from the
+gate values the forward loop kept, instead of differentiating the loop operation by operation; and
+the weights' gradients are large matrix products after it. It compiles under XLA as well.
 """
 import tensorflow as tf
 
 
-def _forward_step(projected, scale, state, recurrent_kernel, recurrent_bias):
-    recurrent = tf.matmul(state, recurrent_kernel) + recurrent_bias
-    x_z, x_r, x_h = tf.split(projected, 3, axis=-1)
-    h_z, h_r, h_h = tf.split(recurrent, 3, axis=-1)
-    z = tf.sigmoid(x_z + h_z)
-    r = tf.sigmoid(x_r + h_r)
-    candidate = tf.tanh(x_h + r * h_h)
-    new_state = state + scale * (1.0 - z) * (candidate - state)
-    return new_state, tf.concat([z, r, candidate, h_h], axis=-1)
+def _make_scan(scale_gradient):
+    """The time-major recurrence; with scale_gradient=False the scale gets no gradient (a mask),
+    which saves a reduction per step."""
+
+    @tf.custom_gradient
+    def scan(x_z, x_r, x_h, scale, u_z, u_r, u_h, c_z, c_r, c_h):
+        steps = tf.shape(x_z)[0]
+        initial = tf.zeros([tf.shape(x_z)[1], tf.shape(u_z)[0]], x_z.dtype)
+
+        def arrays(count):
+            return tuple(tf.TensorArray(x_z.dtype, size=steps) for _ in range(count))
+
+        def forward(t, state, states, zs, rs, ns, hidden_hs):
+            z = tf.sigmoid(x_z[t] + tf.matmul(state, u_z) + c_z)
+            r = tf.sigmoid(x_r[t] + tf.matmul(state, u_r) + c_r)
+            hidden_h = tf.matmul(state, u_h) + c_h
+            candidate = tf.tanh(x_h[t] + r * hidden_h)
+            state = state + scale[t] * (1.0 - z) * (candidate - state)
+            return (t + 1, state, states.write(t, state), zs.write(t, z), rs.write(t, r), ns.write(t, candidate),
+                    hidden_hs.write(t, hidden_h))
+
+        _, _, states, zs, rs, ns, hidden_hs = tf.while_loop(
+            lambda t, *_: t < steps, forward, (0, initial) + arrays(5))
+        states = states.stack()
+
+        def grad(d_states):
+            previous = tf.concat([initial[None], states[:-1]], axis=0)
+
+            def backward(t, d_state, d_zs, d_rs, d_ns, d_hidden_hs, d_scales):
+                d_state = d_state + d_states[t]
+                z, r, candidate, hidden_h = zs.read(t), rs.read(t), ns.read(t), hidden_hs.read(t)
+                keep = 1.0 - z
+                update = scale[t] * keep
+                d_update = d_state * (candidate - previous[t])
+                d_pre_n = d_state * update * (1.0 - candidate * candidate)
+                d_pre_z = -d_update * scale[t] * z * keep
+                d_pre_r = d_pre_n * hidden_h * r * (1.0 - r)
+                d_hidden_h = d_pre_n * r
+                d_previous = (d_state * (1.0 - update) + tf.matmul(d_pre_z, u_z, transpose_b=True)
+                              + tf.matmul(d_pre_r, u_r, transpose_b=True)
+                              + tf.matmul(d_hidden_h, u_h, transpose_b=True))
+                if scale_gradient:
+                    d_scales = d_scales.write(t, tf.reduce_sum(d_update * keep, axis=-1, keepdims=True))
+                return (t - 1, d_previous, d_zs.write(t, d_pre_z), d_rs.write(t, d_pre_r), d_ns.write(t, d_pre_n),
+                        d_hidden_hs.write(t, d_hidden_h), d_scales)
+
+            _, _, d_z, d_r, d_n, d_hidden_h, d_scale = tf.while_loop(
+                lambda t, *_: t >= 0, backward, (steps - 1, tf.zeros_like(initial)) + arrays(5))
+            d_z, d_r, d_n, d_hidden_h = d_z.stack(), d_r.stack(), d_n.stack(), d_hidden_h.stack()
+            units = tf.shape(u_z)[0]
+            flat_previous = tf.reshape(previous, [-1, units])
+
+            def kernel_gradient(d_gate):
+                return tf.matmul(flat_previous, tf.reshape(d_gate, [-1, units]), transpose_a=True)
+
+            def bias_gradient(d_gate):
+                return tf.reduce_sum(d_gate, axis=[0, 1])
+
+            d_scale = d_scale.stack() if scale_gradient else tf.zeros_like(scale)
+            return (d_z, d_r, d_n, d_scale, kernel_gradient(d_z), kernel_gradient(d_r), kernel_gradient(d_hidden_h),
+                    bias_gradient(d_z), bias_gradient(d_r), bias_gradient(d_hidden_h))
+
+        return states, grad
+
+    return scan
 
 
-def _backward_step(d_state, scale, previous, kept, recurrent_kernel):
-    z, r, candidate, h_h = tf.split(kept, 4, axis=-1)
-    keep = 1.0 - z
-    update = scale * keep
-    d_update = d_state * (candidate - previous)
-    d_scale = tf.reduce_sum(d_update * keep, axis=-1, keepdims=True)
-    d_pre_h = d_state * update * (1.0 - candidate * candidate)
-    d_pre_z = -d_update * scale * z * keep
-    d_pre_r = d_pre_h * h_h * r * (1.0 - r)
-    d_projected = tf.concat([d_pre_z, d_pre_r, d_pre_h], axis=-1)
-    d_recurrent = tf.concat([d_pre_z, d_pre_r, d_pre_h * r], axis=-1)
-    d_previous = d_state * (1.0 - update) + tf.matmul(d_recurrent, recurrent_kernel, transpose_b=True)
-    return d_previous, d_projected, d_recurrent, d_scale
+_SCANS = {True: _make_scan(True), False: _make_scan(False)}
 
 
-@tf.custom_gradient
-def _scan_time_major(projected, scale, recurrent_kernel, recurrent_bias):
-    steps = tf.shape(projected)[0]
-    initial = tf.zeros([tf.shape(projected)[1], tf.shape(recurrent_kernel)[0]], projected.dtype)
+def gru_scan(inputs, kernel, bias, recurrent_kernel, scale, scale_gradient=True):
+    """States of the scaled-update GRU at every step, from a zero state.
 
-    def forward(t, state, states, kept):
-        state, kept_t = _forward_step(projected[t], scale[t], state, recurrent_kernel, recurrent_bias)
-        return t + 1, state, states.write(t, state), kept.write(t, kept_t)
-
-    _, _, states, kept = tf.while_loop(
-        lambda t, *_: t < steps, forward,
-        (0, initial, tf.TensorArray(projected.dtype, size=steps), tf.TensorArray(projected.dtype, size=steps)))
-    states = states.stack()
-    kept = kept.stack()
-
-    def grad(d_states):
-        previous = tf.concat([initial[None], states[:-1]], axis=0)
-
-        def backward(t, d_state, d_projected, d_recurrent, d_scale):
-            d_previous, d_projected_t, d_recurrent_t, d_scale_t = _backward_step(
-                d_state + d_states[t], scale[t], previous[t], kept[t], recurrent_kernel)
-            return (t - 1, d_previous, d_projected.write(t, d_projected_t),
-                    d_recurrent.write(t, d_recurrent_t), d_scale.write(t, d_scale_t))
-
-        _, _, d_projected, d_recurrent, d_scale = tf.while_loop(
-            lambda t, *_: t >= 0, backward,
-            (steps - 1, tf.zeros_like(initial), tf.TensorArray(projected.dtype, size=steps),
-             tf.TensorArray(projected.dtype, size=steps), tf.TensorArray(projected.dtype, size=steps)))
-        d_recurrent = d_recurrent.stack()
-        width = tf.shape(recurrent_kernel)
-        d_kernel = tf.matmul(tf.reshape(previous, [-1, width[0]]), tf.reshape(d_recurrent, [-1, width[1]]),
-                             transpose_a=True)
-        return d_projected.stack(), d_scale.stack(), d_kernel, tf.reduce_sum(d_recurrent, axis=[0, 1])
-
-    return states, grad
-
-
-def gru_scan(projected, scale, recurrent_kernel, recurrent_bias):
-    """States of the scaled-update GRU at every step.
-
-    projected: [B, T, 3H] input projections x W + b (gate order z, r, h); scale: [B, T] update-gate
-    scale (mask for a GRU, mask × attention for an AUGRU); recurrent_kernel: [H, 3H];
-    recurrent_bias: [3H]. Returns [B, T, H], starting from a zero state.
+    inputs: [B, T, D]; kernel: [D, 3H] and recurrent_kernel: [H, 3H] (gate order z, r, h); bias:
+    [2, 3H] (input bias, recurrent bias); scale: [B, T] update-gate scale (the mask for a GRU,
+    mask × attention for an AUGRU); scale_gradient: whether the scale needs a gradient.
+    Returns [B, T, H].
     """
-    states = _scan_time_major(tf.transpose(projected, [1, 0, 2]),
-                              tf.transpose(tf.cast(scale, projected.dtype))[..., None],
-                              tf.convert_to_tensor(recurrent_kernel), tf.convert_to_tensor(recurrent_bias))
+    time_major = tf.transpose(inputs, [1, 0, 2])
+    rows = tf.reshape(time_major, [-1, tf.shape(inputs)[-1]])
+    steps_and_batch = tf.shape(time_major)[:2]
+    input_kernels = tf.split(tf.convert_to_tensor(kernel), 3, axis=-1)
+    input_biases = tf.split(tf.convert_to_tensor(bias)[0], 3)
+    projected = [tf.reshape(tf.matmul(rows, k) + b, tf.concat([steps_and_batch, [-1]], 0))
+                 for k, b in zip(input_kernels, input_biases)]
+    scale = tf.transpose(tf.cast(scale, inputs.dtype))[..., None]
+    states = _SCANS[bool(scale_gradient)](
+        *projected, scale, *tf.split(tf.convert_to_tensor(recurrent_kernel), 3, axis=-1),
+        *tf.split(tf.convert_to_tensor(bias)[1], 3))
     return tf.transpose(states, [1, 0, 2])

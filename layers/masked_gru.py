@@ -7,7 +7,6 @@ differentiates its loop step by step (slower on a CPU), and its cuDNN path rejec
 not right-padded, so it cannot take our front-padded sequences on a GPU.
 """
 import keras
-from keras import ops
 
 from layers.gru_scan import gru_scan
 
@@ -30,8 +29,7 @@ class MaskedGRU(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(2, 3 * self.units), initializer="zeros")
 
     def call(self, sequences, mask):
-        projected = ops.matmul(sequences, self.kernel) + self.bias[0]
-        states = gru_scan(projected, mask, self.recurrent_kernel, self.bias[1])
+        states = gru_scan(sequences, self.kernel, self.bias, self.recurrent_kernel, mask, scale_gradient=False)
         return states if self.return_sequences else states[:, -1]
 
     def compute_output_shape(self, sequences_shape, mask_shape=None):

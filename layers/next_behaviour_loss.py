@@ -4,8 +4,8 @@ a negative one (Zhou et al. 2019, eq. 2), so the interest-extractor GRU learns f
 Negatives are in-batch: the behaviour at the same step of another sample of the batch, taken by
 rolling the batch by a random offset in [1, B − 1] (never the sample itself). They follow the
 behaviours' own frequency, as Word2Vec's negatives do, and carry a consistent item, category and
-action type, which a uniform draw over the item vocabulary would not. A pair counts only where the
-state, the next behaviour and the negative are all real steps (not padding).
+action type, which a uniform draw over the item vocabulary would not. A pair counts only where both
+its state and its behaviour come from real steps (not padding).
 """
 import keras
 from keras import ops
@@ -49,16 +49,23 @@ class NextBehaviourLoss(keras.layers.Layer):
         return ops.squeeze(self.score(hidden), axis=-1)
 
     def call(self, states, behaviours, mask):
-        batch = ops.shape(states)[0]
+        # Step t pairs the previous state with behaviour t; rolls, not slices, align them (a slice's
+        # gradient is a zero-padded copy of the whole tensor), and the wrapped-around step 0 is masked.
+        batch, steps = ops.shape(states)[0], ops.shape(states)[1]
         offset = keras.random.randint((), 1, ops.maximum(batch, 2), seed=self.seed_generator)
-        from_state = ops.matmul(states[:, :-1], self.state_kernel) + self.bias
+        from_state = ops.matmul(ops.roll(states, 1, axis=1), self.state_kernel) + self.bias
         from_behaviour = ops.matmul(behaviours, self.behaviour_kernel)
-        positive = self._logits(from_state + from_behaviour[:, 1:])
-        negative = self._logits(from_state + ops.roll(from_behaviour, offset, axis=0)[:, 1:])
+        positive = self._logits(from_state + from_behaviour)
+        # the negative of a state: the behaviour at the same step of the sample `offset` rows on
+        negative = self._logits(ops.roll(from_state, offset, axis=0) + from_behaviour)
         mask = ops.cast(mask, positive.dtype)
-        valid = mask[:, :-1] * mask[:, 1:] * ops.roll(mask, offset, axis=0)[:, 1:]
-        losses = ops.softplus(-positive) + ops.softplus(negative)
-        return ops.sum(losses * valid) / ops.maximum(ops.sum(valid), 1.0)
+        after_first = ops.cast(ops.arange(steps) > 0, positive.dtype)
+        had_state = ops.roll(mask, 1, axis=1) * after_first
+        valid_positive = mask * had_state
+        valid_negative = mask * ops.roll(had_state, offset, axis=0)
+        total = ops.sum(ops.softplus(-positive) * valid_positive) + ops.sum(ops.softplus(negative) * valid_negative)
+        # the paper's sum of both terms, averaged over pairs
+        return 2.0 * total / ops.maximum(ops.sum(valid_positive) + ops.sum(valid_negative), 1.0)
 
     def compute_output_shape(self, states_shape, behaviours_shape=None, mask_shape=None):
         return ()

@@ -96,13 +96,15 @@ def test_augru_with_unit_scores_is_the_gru_and_zero_scores_freeze_it(rng):
 
 
 def test_gru_scan_under_xla_matches_graph(rng):
-    projected = tf.constant(rng.normal(size=(B, T, 3 * H)), tf.float32)
+    inputs = tf.constant(rng.normal(size=(B, T, D)), tf.float32)
+    kernel = tf.constant(rng.normal(size=(D, 3 * H)) * 0.5, tf.float32)
+    bias = tf.constant(rng.normal(size=(2, 3 * H)), tf.float32)
+    recurrent_kernel = tf.constant(rng.normal(size=(H, 3 * H)) * 0.5, tf.float32)
     scale = tf.constant(rng.uniform(size=(B, T)) * front_mask(), tf.float32)
-    kernel = tf.constant(rng.normal(size=(H, 3 * H)) * 0.5, tf.float32)
-    bias = tf.constant(rng.normal(size=(3 * H,)), tf.float32)
 
     def run():
-        return value_and_grads(lambda: gru_scan(projected, scale, kernel, bias), [projected, scale, kernel, bias], [])
+        watched = [inputs, kernel, bias, recurrent_kernel, scale]
+        return value_and_grads(lambda: gru_scan(*watched), watched, [])
 
     graph, xla = tf.function(run)(), tf.function(run, jit_compile=True)()
     assert_all_close([graph[0]] + graph[1], [xla[0]] + xla[1])
