@@ -58,6 +58,7 @@ class FeatureEmbedding(keras.layers.Layer):
             table.build((None,))
         if self.item2vec is not None:
             self.tables[self.item_vocab].embeddings.assign(ops.convert_to_tensor(self.item2vec, "float32"))
+            self.item2vec = None  # copied into the table; no second copy kept
 
     def _lookup(self, tables, name, ids):
         return tables[self.vocab_of[name]](ids)

@@ -80,10 +80,15 @@ def test_pairs_put_every_tower_in_both_roles():
 
 @pytest.mark.parametrize("name", SINGLE + ["ESSM"])
 def test_outputs_ignore_front_padding(name, meta, test_arrays):
-    model = build(meta, name, towers=("DeepFM", "DIEN") if name == "ESSM" else ESSM_DEFAULT)
-    arrays = {k: v[:256] for k, v in test_arrays.items()}
+    # ESSM also with Dice and dropout in its MLPs (dropout is off at inference)
+    settings = {"mlp_activation": "dice", "mlp_dropout": 0.2} if name == "ESSM" else {}
+    model = build(meta, name, towers=("DeepFM", "DIEN") if name == "ESSM" else ESSM_DEFAULT, **settings)
+    arrays = {k: v[:256].copy() for k, v in test_arrays.items()}
+    for sequence in ("hist_item", "hist_cate", "hist_action"):
+        arrays[sequence][:3] = 0  # users without history
     longest = int((arrays["hist_action"] != 0).sum(1).max())
     reference = predict(model, arrays, meta)
+    assert all(np.all(np.isfinite(values)) for values in reference.values())
     for max_len in (longest, MAX_LEN + 9):
         out = predict(model, repad(arrays, max_len), meta)
         for key, values in out.items():
