@@ -250,3 +250,22 @@ def test_get_config_round_trip(layer):
     config = layer.get_config()
     clone = type(layer).from_config(config)
     assert clone.get_config() == config
+
+
+def test_feature_embedding_gradients_are_dense_sums_over_every_use():
+    meta = make_meta(max_len=10)
+    arrays = make_arrays(16, max_len=10, seed=6)
+    embedding = FeatureEmbedding(meta["features"], meta["vocab_sizes"], 4, meta["target_action"])
+    inputs = feature_inputs(arrays, meta)
+    embedding(inputs)
+    table = embedding.tables["item"].embeddings
+    weights = tf.constant(np.random.default_rng(1).normal(size=(16, 10, 4)), tf.float32)
+    with tf.GradientTape() as tape:
+        out = embedding(inputs)
+        loss = tf.reduce_sum(out["sequence"]["hist_item"] * weights) + 3.0 * tf.reduce_sum(out["query"]["hist_item"])
+    got = tape.gradient(loss, table)
+    assert isinstance(got, tf.Tensor)
+    want = np.zeros(table.shape, np.float32)
+    np.add.at(want, arrays["hist_item"].ravel(), weights.numpy().reshape(-1, 4))
+    np.add.at(want, arrays["item"], 3.0)
+    np.testing.assert_allclose(got, want, atol=1e-5)
