@@ -112,7 +112,3 @@ def dense_name(dense_feature):
 def query_name(sequence_feature):
     """The query feature a sequence is attended with: its target, else the part after `hist_`."""
     return sequence_feature["target"] or sequence_feature["name"][len("hist_"):]
-
-
-def rows(arrays, count):
-    return {name: array[:count] for name, array in arrays.items()}

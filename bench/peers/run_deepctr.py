@@ -34,16 +34,19 @@ def main():
             model = DIN(columns, history, dnn_hidden_units=sizes["mlp_units"],
                         att_hidden_size=sizes["attention_units"])
         model.compile(tf.keras.optimizers.Adam(), "binary_crossentropy")
-        x = {name: inputs[name] for name in model.input_names}
-        y = arrays["label_buy"]
         batch = sizes["batch_size"]
+        clock = timing.StepClock(batch, args.warmup_steps, args.steps, args.repeats, args.repeat_budget_s)
+        rows = clock.max_steps * batch
+        x = {name: inputs[name][:rows] for name in model.input_names}
 
-        def train(steps):
-            model.fit(peer_inputs.rows(x, steps * batch), y[:steps * batch], batch_size=batch,
-                      epochs=1, verbose=0, shuffle=False)
+        class Clock(tf.keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if clock.step_done():
+                    self.model.stop_training = True
 
-        result = timing.measure(train, batch, args.warmup_steps, args.steps, args.repeats,
-                                args.repeat_budget_s)
+        model.fit(x, arrays["label_buy"][:rows], batch_size=batch, epochs=1, verbose=0, shuffle=False,
+                  callbacks=[Clock()])
+        result = clock.result()
         result["library"] = f"DeepCTR {deepctr.__version__}"
         result["framework"] = f"TensorFlow {tf.__version__} (tf-keras)"
         return result

@@ -1,4 +1,4 @@
-"""How every benchmark run is timed and how it reports back to bench/train_throughput.py."""
+"""How every benchmark run is timed and how it reports back to bench/train_throughput."""
 import json
 import re
 import resource
@@ -12,28 +12,53 @@ RESULT_PREFIX = "RESULT "
 MIN_STEPS = 3
 
 
-def measure(train, batch_size, warmup_steps, steps, repeats, repeat_budget_s):
-    """Training samples per second of `train(n)` (one call of the library's own fit over n batches).
+class Finished(Exception):
+    """Raised from inside a training loop that has no other way to stop early."""
 
-    Warm-up: one step (tracing, allocation), one timed step that estimates the step time, then the
-    rest of `warmup_steps`. Each repeat runs `steps` steps, or fewer (not under MIN_STEPS) where
-    they would take longer than `repeat_budget_s`; the warm-up is capped the same way. The figure
-    is the median over `repeats`, with the process's peak memory so far.
+
+class StepClock:
+    """Times the steps of one long training run: the loop calls step_done() after every step, and
+    stops when it returns True.
+
+    The first `warmup_steps` steps are not timed (the first pays for tracing and allocation); those
+    after the first estimate the step time. Each of the `repeats` timed spans then covers `steps`
+    steps, or fewer (not under MIN_STEPS) where they would take longer than `repeat_budget_s`. One
+    run rather than a call of the library's fit per span, since a fit's set-up and tear-down
+    (iterators, callback threads) would be timed with the steps.
     """
-    train(1)
-    start = time.perf_counter()
-    train(1)
-    affordable = max(MIN_STEPS, int(repeat_budget_s / (time.perf_counter() - start)))
-    if min(warmup_steps, affordable) > 2:
-        train(min(warmup_steps, affordable) - 2)
-    steps = min(steps, affordable)
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        train(steps)
-        rates.append(steps * batch_size / (time.perf_counter() - start))
-    return {"samples_per_s": float(np.median(rates)), "rates": [round(rate, 1) for rate in rates],
-            "steps": steps, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+    def __init__(self, batch_size, warmup_steps, steps, repeats, repeat_budget_s):
+        if warmup_steps < 2:
+            raise ValueError("warmup_steps: at least 2 (the first step only traces)")
+        self.batch_size = batch_size
+        self.warmup_steps = warmup_steps
+        self.steps = steps
+        self.repeats = repeats
+        self.repeat_budget_s = repeat_budget_s
+        self.max_steps = warmup_steps + steps * repeats
+        self.done = 0
+        self.marks = []
+
+    def step_done(self):
+        now = time.perf_counter()
+        self.done += 1
+        if self.done == 1:
+            self.first = now
+        elif self.done == self.warmup_steps:
+            step_s = (now - self.first) / (self.warmup_steps - 1)
+            self.steps = min(self.steps, max(MIN_STEPS, int(self.repeat_budget_s / step_s)))
+            self.marks = [now]
+        elif self.marks and (self.done - self.warmup_steps) % self.steps == 0:
+            self.marks.append(now)
+        return len(self.marks) == self.repeats + 1
+
+    def result(self):
+        """Samples per second (median over the spans, and each), steps per span, peak memory."""
+        if len(self.marks) < self.repeats + 1:
+            raise RuntimeError(f"training stopped after {self.done} of {self.max_steps} steps")
+        rates = [self.steps * self.batch_size / (end - start) for start, end in zip(self.marks, self.marks[1:])]
+        return {"samples_per_s": float(np.median(rates)), "rates": [round(rate, 1) for rate in rates],
+                "steps": self.steps, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def report(result):

@@ -121,8 +121,8 @@ def parse_args(argv):
     unknown = set(args.models.split(",")) - set(OURS)
     if unknown:
         parser.error(f"--models: unknown {', '.join(sorted(unknown))}; valid: {', '.join(OURS)}")
-    if min(args.warmup_steps, args.steps, args.repeats) < 1:
-        parser.error("--warmup-steps, --steps and --repeats must be at least 1")
+    if min(args.steps, args.repeats) < 1 or args.warmup_steps < 2:
+        parser.error("--steps and --repeats must be at least 1, --warmup-steps at least 2")
     return args
 
 
@@ -131,7 +131,7 @@ def write_arrays(folder, args):
     import configurator
 
     cfg = configurator.load(args.settings)
-    rows = max(args.warmup_steps, args.steps) * cfg.batch_size
+    rows = (args.warmup_steps + args.steps * args.repeats) * cfg.batch_size  # every run, without a second pass
     if args.data:
         meta, arrays = bench_data.processed_arrays(args.data, rows)
         source = f"training split of {args.data}, cycled to {rows} rows"

@@ -97,12 +97,12 @@ def summary(events, steps, wall_s, depth=3, top=15):
 def profile(folder, overrides, args):
     """Traces `args.steps` training steps of the model of `overrides` after the warm-up and returns
     the printed profile."""
-    train, _ = prepared_training(folder, overrides, args.warmup_steps + args.steps)
-    train(args.warmup_steps)
+    task, dataset, _ = prepared_training(folder, overrides)
+    task.fit(dataset, epochs=1, steps_per_epoch=args.warmup_steps, verbose=0, shuffle=False)
     with tempfile.TemporaryDirectory(prefix="train_profile-") as logdir:
         tf.profiler.experimental.start(logdir)
         start = time.perf_counter()
-        train(args.steps)
+        task.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0, shuffle=False)
         wall_s = time.perf_counter() - start
         tf.profiler.experimental.stop()
         events = op_events(logdir)

@@ -13,27 +13,38 @@ from main_func import build_task  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 
 
-def prepared_training(folder, overrides, total_steps):
-    """(train(n): fit n steps, batch size) for the model of `overrides` on the arrays of `folder`."""
+def prepared_training(folder, overrides):
+    """(task, dataset, batch size): the model of `overrides`, compiled, and the arrays of `folder`
+    as training batches repeated without end."""
     cfg = configurator.load(overrides)
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(cfg.seeds[0])
     meta, arrays, _ = bench_arrays.load_folder(folder)
-    # No learning-rate halving within the run: one "pass" is longer than all its steps.
-    task = build_task(cfg, meta, None, steps_per_pass=total_steps * 10)
-    dataset = make_dataset(arrays, meta, cfg.batch_size, shuffle_seed=cfg.seeds[0])
+    # No learning-rate halving within the run: one "pass" is longer than any benchmark run.
+    task = build_task(cfg, meta, None, steps_per_pass=1_000_000)
+    return task, make_dataset(arrays, meta, cfg.batch_size, shuffle_seed=cfg.seeds[0]), cfg.batch_size
 
-    def train(count):
-        task.fit(dataset, epochs=1, steps_per_epoch=count, verbose=0, shuffle=False)
 
-    return train, cfg.batch_size
+class ClockCallback(keras.callbacks.Callback):
+    """Ticks a timing.StepClock after every training step; stops the fit when it has its spans."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.clock.step_done():
+            self.model.stop_training = True
 
 
 def throughput(folder, overrides, args):
-    """Samples per second of the model of `overrides` (see timing.measure)."""
-    train, batch_size = prepared_training(folder, overrides, args.warmup_steps + args.steps * (args.repeats + 1))
-    result = timing.measure(train, batch_size, args.warmup_steps, args.steps, args.repeats, args.repeat_budget_s)
+    """Samples per second of the model of `overrides` (see timing.StepClock)."""
+    task, dataset, batch_size = prepared_training(folder, overrides)
+    clock = timing.StepClock(batch_size, args.warmup_steps, args.steps, args.repeats, args.repeat_budget_s)
+    task.fit(dataset, epochs=1, steps_per_epoch=clock.max_steps, verbose=0, shuffle=False,
+             callbacks=[ClockCallback(clock)])
+    result = clock.result()
     result["library"] = "ours"
     result["framework"] = f"Keras {keras.__version__}, TensorFlow {tf.__version__}"
     result["settings"] = overrides
