@@ -78,7 +78,7 @@ def feature_inputs(arrays, meta):
 def small_settings(**overrides):
     """config.py's settings with layer sizes small enough for fast tests."""
     values = {"embed_dim": 8, "mlp_units": [32, 16], "attention_units": [16, 8], "dien_gru_units": 8,
-              "dien_augru_units": 8, "dien_aux_units": [16], "gru_units": 8}
+              "dien_augru_units": 8, "dien_aux_units": [16], "gru_units": 16}
     values.update(overrides)
     return configurator.load([], **values)
 

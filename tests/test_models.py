@@ -52,7 +52,7 @@ def train(model, arrays, meta):
                .shuffle(len(arrays["label_buy"]), seed=0).batch(BATCH, drop_remainder=True).repeat())
     model.compile(optimizer=keras.optimizers.Adam(0.01),
                   loss={name: keras.losses.BinaryCrossentropy() for name in targets})
-    return model.fit(batches, steps_per_epoch=STEPS, epochs=1, verbose=0)
+    return model.fit(batches, steps_per_epoch=STEPS, epochs=1, verbose=0, shuffle=False)
 
 
 @pytest.mark.parametrize("name", SINGLE)
@@ -60,7 +60,7 @@ def test_single_model_learns(name, meta, train_arrays, test_arrays):
     model = build(meta, name)
     train(model, train_arrays, meta)
     auc = roc_auc_score(test_arrays["label_buy"], predict(model, test_arrays, meta)["main"])
-    assert auc > 0.6, f"{name}: held-out AUC {auc:.3f}"
+    assert auc > 0.62, f"{name}: held-out AUC {auc:.3f}"
 
 
 @pytest.mark.parametrize("towers", PAIRS, ids=lambda pair: f"ctr={pair[0]}-cvr={pair[1]}")
@@ -70,7 +70,7 @@ def test_essm_learns_with_each_tower_in_each_role(towers, meta, train_arrays, te
     out = predict(model, test_arrays, meta)
     main_auc = roc_auc_score(test_arrays["label_buy"], out["main"])
     ctr_auc = roc_auc_score(test_arrays["label_interact"], out["ctr"])
-    assert main_auc > 0.6 and ctr_auc > 0.55, f"{towers}: main AUC {main_auc:.3f}, CTR AUC {ctr_auc:.3f}"
+    assert main_auc > 0.62 and ctr_auc > 0.62, f"{towers}: main AUC {main_auc:.3f}, CTR AUC {ctr_auc:.3f}"
 
 
 def test_pairs_put_every_tower_in_both_roles():
