@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from errors import PipelineError
+from layers.activations import ACTIVATIONS
 from layers.feature_embedding import FeatureEmbedding
 from models.deepfm import DeepFMTower
 from models.dien import DIENTower
@@ -69,6 +70,21 @@ def check_meta(meta):
         raise PipelineError("meta.json features: no sequence feature; every model reads the behaviour history")
 
 
+def check_settings(cfg):
+    """Raises a PipelineError naming the first model setting the towers cannot be built with."""
+    if cfg.mlp_activation not in ACTIVATIONS:
+        raise PipelineError(f"setting mlp_activation={cfg.mlp_activation!r}: expected one of {', '.join(ACTIVATIONS)}")
+    if not 0.0 <= cfg.mlp_dropout < 1.0:
+        raise PipelineError(f"setting mlp_dropout={cfg.mlp_dropout!r}: expected a rate in [0, 1)")
+    for key in ("mlp_units", "attention_units", "dien_aux_units"):
+        units = getattr(cfg, key)
+        if not units or any(u < 1 for u in units):
+            raise PipelineError(f"setting {key}={units!r}: expected a non-empty list of positive sizes")
+    for key in ("embed_dim", "dien_gru_units", "dien_augru_units", "gru_units"):
+        if getattr(cfg, key) < 1:
+            raise PipelineError(f"setting {key}={getattr(cfg, key)!r}: expected a positive size")
+
+
 def model_inputs(meta):
     """{name: keras.Input} for every feature; sequences accept any length (front padding is masked)."""
     inputs = {}
@@ -116,6 +132,7 @@ def build_model(cfg, meta, item2vec=None):
     """The model `cfg.model` (ESSM: with towers cfg.ctr_model and cfg.cvr_model) for this feature
     description, with the item embedding initialised from item2vec when given."""
     name = canonical_name(cfg.model)
+    check_settings(cfg)
     check_meta(meta)
     all_channels = [f["name"] for f in meta["features"] if f["kind"] == "sequence"]
     if name == "ESSM":

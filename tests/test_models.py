@@ -188,6 +188,17 @@ def test_unknown_names_get_the_list_of_valid_ones(meta):
     assert set(TOWERS) == set(SINGLE)
 
 
+@pytest.mark.parametrize("settings,message", [
+    ({"mlp_activation": "relu"}, "mlp_activation='relu': expected one of prelu, dice"),
+    ({"attention_units": []}, r"attention_units=\[\]: expected a non-empty list"),
+    ({"mlp_dropout": 1.0}, r"mlp_dropout=1.0: expected a rate in \[0, 1\)"),
+    ({"gru_units": 0}, "gru_units=0: expected a positive size"),
+])
+def test_bad_model_settings_get_one_line_errors(settings, message, meta):
+    with pytest.raises(PipelineError, match=message):
+        build(meta, "DIN", **settings)
+
+
 @pytest.mark.parametrize("change,message", [
     (lambda m: m["features"][0].update(kind="categorical"), r"features\[0\] \('item'\): kind 'categorical'"),
     (lambda m: m["vocab_sizes"].pop("brand"), r"\('brand'\): vocab 'brand' has no size"),
