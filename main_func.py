@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ start-up chatter (no GPU found, CPU features) says nothing about the run.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -107,7 +108,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
     start = time.perf_counter()
     # One Keras "epoch" is one evaluation period; a progress bar on a terminal, a line per period in a log.
     task.fit(make_dataset(data["train"], meta, cfg.batch_size, shuffle_seed=seed), epochs=periods,
-             steps_per_epoch=cfg.eval_every, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+             steps_per_epoch=cfg.eval_every, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
     fit_seconds = time.perf_counter() - start
     if not best_weights.exists():
         raise PipelineError(f"{run_dir}: training produced no usable weights (loss became NaN?); "
