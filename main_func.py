@@ -108,7 +108,8 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
     start = time.perf_counter()
     # One Keras "epoch" is one evaluation period; a progress bar on a terminal, a line per period in a log.
     task.fit(make_dataset(data["train"], meta, cfg.batch_size, shuffle_seed=seed), epochs=periods,
-             steps_per_epoch=cfg.eval_every, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+             steps_per_epoch=cfg.eval_every, callbacks=callbacks, shuffle=False,
+             verbose=1 if sys.stdout.isatty() else 2)
     fit_seconds = time.perf_counter() - start
     if not best_weights.exists():
         raise PipelineError(f"{run_dir}: training produced no usable weights (loss became NaN?); "
