@@ -60,8 +60,8 @@ class AUGRU(keras.layers.Layer):
 
     def call(self, behaviours, scores, mask):
         scale = ops.cast(scores, behaviours.dtype) * ops.cast(mask, behaviours.dtype)
-        states = gru_scan(behaviours, self.cell.kernel, self.cell.bias, self.cell.recurrent_kernel, scale)
-        return states if self.return_sequences else states[:, -1]
+        return gru_scan(behaviours, self.cell.kernel, self.cell.bias, self.cell.recurrent_kernel, scale,
+                        return_sequences=self.return_sequences)
 
     def compute_output_shape(self, behaviours_shape, scores_shape=None, mask_shape=None):
         if self.return_sequences:

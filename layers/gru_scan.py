@@ -20,9 +20,10 @@ the weights' gradients are large matrix products after it. It compiles under XLA
 import tensorflow as tf
 
 
-def _make_scan(scale_gradient):
+def _make_scan(scale_gradient, return_sequences):
     """The time-major recurrence; with scale_gradient=False the scale gets no gradient (a mask),
-    which saves a reduction per step."""
+    which saves a reduction per step; with return_sequences=False it returns the last state only,
+    so no gradient of the whole sequence of states is built and read back."""
 
     @tf.custom_gradient
     def scan(x_z, x_r, x_h, scale, u_z, u_r, u_h, c_z, c_r, c_h):
@@ -41,15 +42,16 @@ def _make_scan(scale_gradient):
             return (t + 1, state, states.write(t, state), zs.write(t, z), rs.write(t, r), ns.write(t, candidate),
                     hidden_hs.write(t, hidden_h))
 
-        _, _, states, zs, rs, ns, hidden_hs = tf.while_loop(
+        _, last, states, zs, rs, ns, hidden_hs = tf.while_loop(
             lambda t, *_: t < steps, forward, (0, initial) + arrays(5))
         states = states.stack()
 
-        def grad(d_states):
+        def grad(d_output):
             previous = tf.concat([initial[None], states[:-1]], axis=0)
 
             def backward(t, d_state, d_zs, d_rs, d_ns, d_hidden_hs, d_scales):
-                d_state = d_state + d_states[t]
+                if return_sequences:
+                    d_state = d_state + d_output[t]
                 z, r, candidate, hidden_h = zs.read(t), rs.read(t), ns.read(t), hidden_hs.read(t)
                 keep = 1.0 - z
                 update = scale[t] * keep
@@ -66,8 +68,9 @@ def _make_scan(scale_gradient):
                 return (t - 1, d_previous, d_zs.write(t, d_pre_z), d_rs.write(t, d_pre_r), d_ns.write(t, d_pre_n),
                         d_hidden_hs.write(t, d_hidden_h), d_scales)
 
+            d_last = tf.zeros_like(initial) if return_sequences else d_output
             _, _, d_z, d_r, d_n, d_hidden_h, d_scale = tf.while_loop(
-                lambda t, *_: t >= 0, backward, (steps - 1, tf.zeros_like(initial)) + arrays(5))
+                lambda t, *_: t >= 0, backward, (steps - 1, d_last) + arrays(5))
             d_z, d_r, d_n, d_hidden_h = d_z.stack(), d_r.stack(), d_n.stack(), d_hidden_h.stack()
             units = tf.shape(u_z)[0]
             flat_previous = tf.reshape(previous, [-1, units])
@@ -82,21 +85,21 @@ def _make_scan(scale_gradient):
             return (d_z, d_r, d_n, d_scale, kernel_gradient(d_z), kernel_gradient(d_r), kernel_gradient(d_hidden_h),
                     bias_gradient(d_z), bias_gradient(d_r), bias_gradient(d_hidden_h))
 
-        return states, grad
+        return (states if return_sequences else last), grad
 
     return scan
 
 
-_SCANS = {True: _make_scan(True), False: _make_scan(False)}
+_SCANS = {(gradient, sequences): _make_scan(gradient, sequences) for gradient in (True, False)
+          for sequences in (True, False)}
 
 
-def gru_scan(inputs, kernel, bias, recurrent_kernel, scale, scale_gradient=True):
-    """States of the scaled-update GRU at every step, from a zero state.
+def gru_scan(inputs, kernel, bias, recurrent_kernel, scale, scale_gradient=True, return_sequences=True):
+    """States of the scaled-update GRU, from a zero state: [B, T, H] at every step, or the last [B, H].
 
     inputs: [B, T, D]; kernel: [D, 3H] and recurrent_kernel: [H, 3H] (gate order z, r, h); bias:
     [2, 3H] (input bias, recurrent bias); scale: [B, T] update-gate scale (the mask for a GRU,
     mask × attention for an AUGRU); scale_gradient: whether the scale needs a gradient.
-    Returns [B, T, H].
     """
     time_major = tf.transpose(inputs, [1, 0, 2])
     rows = tf.reshape(time_major, [-1, tf.shape(inputs)[-1]])
@@ -106,7 +109,7 @@ def gru_scan(inputs, kernel, bias, recurrent_kernel, scale, scale_gradient=True)
     projected = [tf.reshape(tf.matmul(rows, k) + b, tf.concat([steps_and_batch, [-1]], 0))
                  for k, b in zip(input_kernels, input_biases)]
     scale = tf.transpose(tf.cast(scale, inputs.dtype))[..., None]
-    states = _SCANS[bool(scale_gradient)](
+    output = _SCANS[bool(scale_gradient), bool(return_sequences)](
         *projected, scale, *tf.split(tf.convert_to_tensor(recurrent_kernel), 3, axis=-1),
         *tf.split(tf.convert_to_tensor(bias)[1], 3))
-    return tf.transpose(states, [1, 0, 2])
+    return tf.transpose(output, [1, 0, 2]) if return_sequences else output

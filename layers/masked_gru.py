@@ -29,8 +29,8 @@ class MaskedGRU(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(2, 3 * self.units), initializer="zeros")
 
     def call(self, sequences, mask):
-        states = gru_scan(sequences, self.kernel, self.bias, self.recurrent_kernel, mask, scale_gradient=False)
-        return states if self.return_sequences else states[:, -1]
+        return gru_scan(sequences, self.kernel, self.bias, self.recurrent_kernel, mask, scale_gradient=False,
+                        return_sequences=self.return_sequences)
 
     def compute_output_shape(self, sequences_shape, mask_shape=None):
         if self.return_sequences:

@@ -67,14 +67,15 @@ def test_masked_gru_keeps_zero_state_through_front_padding(rng):
     assert np.all(np.abs(states[front_mask()]).sum(-1) > 0)
 
 
-def test_augru_equals_keras_rnn_of_its_cell(rng):
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_augru_equals_keras_rnn_of_its_cell(rng, return_sequences):
     x = tf.constant(rng.normal(size=(B, T, D)), tf.float32)
     scores = tf.constant(rng.uniform(size=(B, T)), tf.float32)
     mask = front_mask()
-    ours = AUGRU(H, return_sequences=True)
+    ours = AUGRU(H, return_sequences=return_sequences)
     ours(x, scores, mask)
     ours.cell.bias.assign(rng.normal(size=(2, 3 * H)))
-    reference = keras.layers.RNN(AUGRUCell(H), return_sequences=True)
+    reference = keras.layers.RNN(AUGRUCell(H), return_sequences=return_sequences)
     with_scores = lambda: tf.concat([x, scores[..., None]], axis=-1)  # noqa: E731
     reference(with_scores(), mask=mask)
     reference.set_weights(ours.get_weights())
@@ -95,7 +96,8 @@ def test_augru_with_unit_scores_is_the_gru_and_zero_scores_freeze_it(rng):
     assert np.all(augru(x, np.zeros((B, T), np.float32), mask).numpy() == 0.0)
 
 
-def test_gru_scan_under_xla_matches_graph(rng):
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_gru_scan_under_xla_matches_graph(rng, return_sequences):
     inputs = tf.constant(rng.normal(size=(B, T, D)), tf.float32)
     kernel = tf.constant(rng.normal(size=(D, 3 * H)) * 0.5, tf.float32)
     bias = tf.constant(rng.normal(size=(2, 3 * H)), tf.float32)
@@ -104,7 +106,7 @@ def test_gru_scan_under_xla_matches_graph(rng):
 
     def run():
         watched = [inputs, kernel, bias, recurrent_kernel, scale]
-        return value_and_grads(lambda: gru_scan(*watched), watched, [])
+        return value_and_grads(lambda: gru_scan(*watched, return_sequences=return_sequences), watched, [])
 
     graph, xla = tf.function(run)(), tf.function(run, jit_compile=True)()
     assert_all_close([graph[0]] + graph[1], [xla[0]] + xla[1])
