@@ -84,8 +84,9 @@ def peer_table(pairs, machine_name):
         ours, peer = pair["ours"], pair["peer_result"]
         ratio = (f"{ours['samples_per_s'] / peer['samples_per_s']:.2f}"
                  if "samples_per_s" in ours and "samples_per_s" in peer else "-")
-        lines.append(f"{pair['model']:<6}{rate(ours):>15}  {peer.get('library', PEER_NAMES[pair['peer']]):<22}{rate(peer):>15}"
-                     f"{ratio:>10}{ours['load_at_start']:>10.1f}/{peer['load_at_start']:<5.1f}  {machine_name}")
+        name = peer.get("library", PEER_NAMES[pair["peer"]])
+        lines.append(f"{pair['model']:<6}{rate(ours):>15}  {name:<22}{rate(peer):>15}{ratio:>10}"
+                     f"{ours['load_at_start']:>10.1f}/{peer['load_at_start']:<5.1f}  {machine_name}")
         if "error" in peer:
             lines.append(f"        {pair['peer']} {pair['model']} cannot run: {peer['error']}")
         if "error" in ours:

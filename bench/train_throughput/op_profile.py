@@ -67,7 +67,7 @@ def classify(path, depth):
         phase = "forward"
     parts = _layer_parts(path)
     if not parts or not parts[0].startswith("purchase_task"):
-        return ("other" if phase == "forward" else phase), "step glue (loss, clipping, slicing)"
+        return ("other" if phase == "forward" else phase), "outside layers: gradient glue, embedding sums, loss"
     return phase, "/".join(parts[1:1 + depth]) or "task"
 
 
@@ -84,9 +84,9 @@ def summary(events, steps, wall_s, depth=3, top=15):
              f"{len(events) / steps:,.0f} ops a step"]
 
     def rows(title, table, label, limit):
-        lines.append(f"\n{title:<60}{'s/step':>8}{'share':>7}{'ops/step':>10}")
+        lines.append(f"\n{title:<66}{'s/step':>8}{'share':>7}{'ops/step':>10}")
         for key, (seconds, count) in sorted(table.items(), key=lambda item: -item[1][0])[:limit]:
-            lines.append(f"  {label(key):<58}{seconds / steps:>8.3f}{seconds / total:>7.0%}{count / steps:>10,.0f}")
+            lines.append(f"  {label(key):<64}{seconds / steps:>8.3f}{seconds / total:>7.0%}{count / steps:>10,.0f}")
 
     rows("phase", by_phase, str, top)
     rows("phase, layer", by_layer, lambda key: f"{key[0]:<10}{key[1]}", top)
