@@ -61,4 +61,5 @@ def load(argv=None, **overrides):
 
 def changed(cfg):
     """The settings of cfg that differ from config.py's defaults."""
-    return {k: v for k, v in vars(cfg).items() if defaults().get(k) != v}
+    default = defaults()
+    return {k: v for k, v in vars(cfg).items() if default.get(k) != v}
