@@ -9,6 +9,7 @@ raw_dir = "ddata/raw"  # actions/items/users tables (CSV or Parquet), or one mer
 processed_dir = "ddata/processed"  # arrays and meta.json written by preprocessing
 results_dir = "ddata/results"  # runs.csv and one folder per run
 allow_pickle = False  # read a merged .pkl table; loading a pickle runs code, so opt in only for trusted files
+config = ""  # preset file(s) applied before key=value overrides, e.g. config=configs/demo.py
 
 # ---------------------------------------------------------------- demo data
 demo_users = 15000  # users in the generated log; the default keeps sh scr/run_all.sh under 15 minutes

@@ -46,3 +46,46 @@ def test_bad_overrides_name_the_setting_and_what_was_expected(argument, expected
 def test_changed_lists_only_settings_that_differ():
     cfg = configurator.load(["model=DIN", "max_len=100"])
     assert configurator.changed(cfg) == {"model": "DIN"}
+
+
+def _preset(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_preset_file_is_applied_before_the_other_arguments_in_command_line_order(tmp_path):
+    first = _preset(tmp_path, "first.py", '"""A preset."""\nmax_epochs = 3  # why\neval_every = 25\nmodel = "DIN"\n')
+    second = _preset(tmp_path, "second.py", "max_epochs = 7\nlearning_rate = 1\nmlp_units = [8, 4]\n")
+    cfg = configurator.load([f"patience={9}", f"config={first}", f"config={second}", "eval_every=50"])
+    assert (cfg.max_epochs, cfg.eval_every, cfg.patience, cfg.model) == (7, 50, 9, "DIN")
+    assert cfg.learning_rate == 1.0 and isinstance(cfg.learning_rate, float) and cfg.mlp_units == [8, 4]
+    assert cfg.config == f"{first},{second}"
+    assert configurator.changed(cfg)["config"] == f"{first},{second}"
+
+
+def test_demo_preset_holds_the_demo_training_settings():
+    cfg = configurator.load(["config=configs/demo.py"])
+    assert (cfg.max_epochs, cfg.eval_every, cfg.patience) == (3, 25, 4)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("max_epochs = 'x'\n", "line 1: setting max_epochs=\"'x'\": expected int like 100"),
+    ("max_epochs = 3\nno_such = 1\n", "line 2: unknown setting 'no_such'"),
+    ("import os\n", "line 1: expected only `key = value` assignments"),
+    ("max_epochs = 2 + 1\n", "line 1: setting max_epochs='2 + 1': expected a literal"),
+    ("a = b = 1\n", "line 1: expected only `key = value` assignments"),
+    ("config = 'other.py'\n", "line 1: a settings file cannot name another one"),
+    ("max_epochs = (\n", "line 1: not a settings file"),
+])
+def test_bad_preset_file_is_a_one_line_error_naming_file_and_line(tmp_path, text, expected):
+    path = _preset(tmp_path, "bad.py", text)
+    with pytest.raises(ConfigError) as error:
+        configurator.load([f"config={path}"])
+    assert str(error.value).startswith(path) and expected in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_preset_file_is_a_one_line_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"setting config='.*nothing.py': cannot read the settings file"):
+        configurator.load([f"config={tmp_path / 'nothing.py'}"])

@@ -9,7 +9,7 @@ import numpy as np
 METRICS = ("main_auc", "cvr_auc", "ctr_auc", "gauc", "logloss")
 METRIC_TITLES = {"main_auc": "Main AUC", "cvr_auc": "CVR AUC", "ctr_auc": "CTR AUC", "gauc": "GAUC",
                  "logloss": "log loss"}
-COLUMNS = (["run_id", "start_time", "model", "ctr_model", "cvr_model", "changed_settings", "seed"]
+COLUMNS = (["run_id", "start_time", "model", "ctr_model", "cvr_model", "config", "changed_settings", "seed"]
            + [f"{split}_{metric}" for split in ("dev", "test") for metric in METRICS]
            + ["best_step", "epochs", "train_seconds", "train_samples_per_second"])
 
@@ -23,8 +23,14 @@ def append_run(results_dir, row):
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
         if new:
             writer.writeheader()
-        writer.writerow({key: _cell(row.get(key)) for key in COLUMNS})
+        cells = {"config": _preset_of(row), **row}
+        writer.writerow({key: _cell(cells.get(key)) for key in COLUMNS})
     return path
+
+
+def _preset_of(row):
+    """The preset file(s) the run's settings started from (config=...), one of its changed settings."""
+    return (row.get("changed_settings") or {}).get("config", "")
 
 
 def _cell(value):
