@@ -9,6 +9,9 @@ checked like command-line values. Preset files are applied first, in command-lin
 other `key=value` arguments, so `config=configs/demo.py max_epochs=5` keeps max_epochs=5.
 """
 import ast
+import datetime
+import math
+import os
 import pathlib
 import sys
 import types
@@ -17,6 +20,9 @@ import config
 from errors import PipelineError
 
 PRESET = "config"  # the setting that names preset files
+SEED_LIMIT = 2**32  # numpy's global seed (keras.utils.set_random_seed) must be below this
+MAX_SEQUENCE = 10_000  # max_len beyond this gives [samples, max_len] arrays no machine holds for a real log
+MAX_SIZE = 16_384  # embedding and layer widths beyond this exhaust memory before the first step
 
 
 class ConfigError(PipelineError):
@@ -98,6 +104,120 @@ def preset_values(path, values):
     return found
 
 
+def _whole(low, high=None):
+    """A rule for whole numbers from low (to high)."""
+    wanted = "a positive whole number" if low == 1 else f"a whole number from {low}"
+    if high is not None:
+        wanted += f" up to {high:,}"
+    return lambda v: None if low <= v and (high is None or v <= high) else wanted
+
+
+def _number(low, high=math.inf, low_open=False, high_open=False, example=None):
+    """A rule for finite numbers in an interval, its ends open or closed."""
+    wanted = (f"a number {'above' if low_open else 'from'} {low:g}" + ("" if high == math.inf else
+              f" {'to below' if high_open else 'to'} {high:g}") + (f", like {example:g}" if example is not None else ""))
+
+    def rule(v):
+        inside = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+        return None if math.isfinite(v) and inside else wanted
+    return rule
+
+
+def _one_of(*options):
+    return lambda v: None if v in options else f"one of {', '.join(options)}"
+
+
+def _sizes(v):
+    return None if v and all(1 <= u <= MAX_SIZE for u in v) else \
+        f"a non-empty list of positive sizes up to {MAX_SIZE:,}"
+
+
+def _seeds(v):
+    return None if v and all(0 <= s < SEED_LIMIT for s in v) else \
+        f"a non-empty list of whole numbers from 0 to {SEED_LIMIT - 1:,}"
+
+
+def _date(v):
+    try:
+        datetime.date.fromisoformat(v)
+    except ValueError:
+        return "a date like 2020-02-01"
+    return None
+
+
+def _text(v):
+    return None if v.strip() else "a non-empty value"
+
+
+def _anything(_):
+    return None
+
+
+# Every setting of config.py and what it may hold besides its type; settings.check and make_demo_data
+# check what depends on several settings together.
+RULES = {
+    "raw_dir": _text, "processed_dir": _text, "results_dir": _text, "allow_pickle": _anything, "config": _anything,
+    "demo_users": _whole(1), "demo_items": _whole(1), "demo_categories": _whole(1),
+    "demo_scale": _number(0, low_open=True, example=1.0), "demo_start": _date, "demo_end": _date,
+    "demo_seed": _whole(0, SEED_LIMIT - 1),
+    "num_windows": _whole(1), "window_days": _whole(1), "window_stride_days": _whole(1),
+    "use_oldest_window": _anything, "split_by": _one_of("user", "random"), "max_len": _whole(1, MAX_SEQUENCE),
+    "use_item2vec": _anything, "w2v_window": _whole(1), "w2v_epochs": _whole(1), "w2v_min_count": _whole(1),
+    "w2v_sample": _number(0, 1, high_open=True, example=1e-4), "embed_dim": _whole(1, MAX_SIZE),
+    "split_seed": _whole(0, SEED_LIMIT - 1), "w2v_max_tokens": _whole(1),
+    "model": _text, "ctr_model": _text, "cvr_model": _text, "ctr_sees_action_type": _anything,
+    "mlp_units": _sizes, "mlp_activation": _text, "mlp_dropout": _number(0, 1, high_open=True),
+    "attention_units": _sizes, "attention_softmax": _anything, "dien_gru_units": _whole(1, MAX_SIZE),
+    "dien_augru_units": _whole(1, MAX_SIZE), "dien_aux_weight": _number(0), "dien_aux_units": _sizes,
+    "gru_units": _whole(1, MAX_SIZE),
+    "learning_rate": _number(0, low_open=True, example=0.008), "lr_decay": _number(0, 1, low_open=True),
+    "clip_norm": _number(0, low_open=True), "batch_size": _whole(1), "eval_batch_size": _whole(1),
+    "eval_every": _whole(1), "patience": _whole(0), "max_epochs": _whole(1),
+    "label_smoothing": _number(0, 1, high_open=True), "ctr_weight": _number(0), "cvr_weight": _number(0),
+    "seeds": _seeds, "jit_compile": _anything, "deterministic": _anything,
+}
+
+
+def _folder_problem(path):
+    """Why path cannot be made or written as a folder, or None."""
+    path = pathlib.Path(path)
+    existing = next(p for p in (path, *path.parents) if os.path.lexists(p) or p == p.parent)
+    if not existing.is_dir():
+        return f"{existing} is not a folder" if existing == path else f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
+def _check_folders(values):
+    """The output folders: makeable and writable, and processed_dir a folder of its own, since
+    building replaces it as a whole."""
+    processed = pathlib.Path(values["processed_dir"]).resolve()
+    for key in ("raw_dir", "results_dir"):
+        other = pathlib.Path(values[key]).resolve()
+        if other == processed or processed in other.parents:
+            raise ConfigError(f"setting processed_dir={values['processed_dir']!r}: holds {key}={values[key]!r}; "
+                              "processed_dir is replaced as a whole, so it must be a folder of its own")
+    if processed == pathlib.Path.cwd() or processed in pathlib.Path.cwd().parents:
+        raise ConfigError(f"setting processed_dir={values['processed_dir']!r}: is the current folder or above it; "
+                          "processed_dir is replaced as a whole, so it must be a folder of its own")
+    for key in ("processed_dir", "results_dir"):
+        problem = _folder_problem(values[key])
+        if problem:
+            raise ConfigError(f"setting {key}={values[key]!r}: cannot be written there ({problem})")
+
+
+def validate(values):
+    """Raises ConfigError naming the first setting of the wrong type or out of its range."""
+    default = defaults()
+    for key, value in values.items():
+        _typed(key, value, default[key], value)
+        wanted = RULES.get(key, _anything)(value)
+        if wanted:
+            raise ConfigError(f"setting {key}={value!r}: expected {wanted}")
+    _check_folders(values)
+
+
 def load(argv=None, **overrides):
     """Settings as a namespace: config.py's defaults, then the preset files named by `config=...`,
     then the other `key=value` strings, then keyword values."""
@@ -118,6 +238,7 @@ def load(argv=None, **overrides):
     for key, value in overrides.items():
         _check_known(key, default)
         values[key] = _typed(key, value, default[key], value)
+    validate(values)
     return types.SimpleNamespace(**values)
 
 

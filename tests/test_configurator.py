@@ -1,8 +1,11 @@
+import os
+
 import pytest
 
 import config
 import configurator
 from configurator import ConfigError
+from preprocessing import settings
 
 
 def test_defaults_are_the_original_best_values():
@@ -89,3 +92,87 @@ def test_bad_preset_file_is_a_one_line_error_naming_file_and_line(tmp_path, text
 def test_missing_preset_file_is_a_one_line_error(tmp_path):
     with pytest.raises(ConfigError, match=r"setting config='.*nothing.py': cannot read the settings file"):
         configurator.load([f"config={tmp_path / 'nothing.py'}"])
+
+
+@pytest.mark.parametrize("argument, expected", [
+    ("learning_rate=-1", "setting learning_rate=-1.0: expected a number above 0"),
+    ("learning_rate=1e999", "setting learning_rate=inf: expected a number above 0"),
+    ("label_smoothing=5", "setting label_smoothing=5.0: expected a number from 0 to below 1"),
+    ("batch_size=0", "setting batch_size=0: expected a positive whole number"),
+    ("eval_every=0", "setting eval_every=0: expected a positive whole number"),
+    ("eval_batch_size=0", "setting eval_batch_size=0: expected a positive whole number"),
+    ("split_seed=-1", "setting split_seed=-1: expected a whole number from 0 up to 4,294,967,295"),
+    ("seeds=[16,18446744073709551616]", "setting seeds=[16, 18446744073709551616]: expected a non-empty list"),
+    ("seeds=[]", "setting seeds=[]: expected a non-empty list"),
+    ("max_len=1000000000", "setting max_len=1000000000: expected a positive whole number up to 10,000"),
+    ("embed_dim=1000000", "setting embed_dim=1000000: expected a positive whole number up to 16,384"),
+    ("mlp_units=[64,0]", "setting mlp_units=[64, 0]: expected a non-empty list of positive sizes"),
+    ("mlp_dropout=1", "setting mlp_dropout=1.0: expected a number from 0 to below 1"),
+    ("lr_decay=0", "setting lr_decay=0.0: expected a number above 0 to 1"),
+    ("patience=-1", "setting patience=-1: expected a whole number from 0"),
+    ("cvr_weight=-0.5", "setting cvr_weight=-0.5: expected a number from 0"),
+    ("demo_start=2020-13-01", "setting demo_start='2020-13-01': expected a date like 2020-02-01"),
+    ("split_by=items", "setting split_by='items': expected one of user, random"),
+    ("raw_dir=", "setting raw_dir='': expected a non-empty value"),
+])
+def test_every_setting_is_checked_for_its_range(argument, expected):
+    with pytest.raises(ConfigError) as error:
+        configurator.load([argument])
+    assert expected in str(error.value) and "\n" not in str(error.value)
+
+
+def test_every_setting_of_config_py_has_a_range_rule():
+    assert set(configurator.RULES) == set(configurator.defaults())
+
+
+def test_preset_and_keyword_values_are_checked_like_command_line_values(tmp_path):
+    path = _preset(tmp_path, "bad.py", "batch_size = 0\n")
+    with pytest.raises(ConfigError, match="setting batch_size=0: expected a positive whole number"):
+        configurator.load([f"config={path}"])
+    with pytest.raises(ConfigError, match="setting eval_every=0: expected a positive whole number"):
+        configurator.load([], eval_every=0)
+    with pytest.raises(ConfigError, match="setting max_len='50': expected int like 100"):
+        configurator.load([], max_len="50")
+
+
+def test_output_folders_must_be_makeable_and_writable(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("kept")
+    with pytest.raises(ConfigError, match=f"setting results_dir='{afile}': cannot be written there .* not a folder"):
+        configurator.load([f"results_dir={afile}"])
+    with pytest.raises(ConfigError, match=f"setting processed_dir='{afile}/p': .*{afile} is a file, not a folder"):
+        configurator.load([f"processed_dir={afile}/p"])
+    configurator.load([f"results_dir={tmp_path}/new/results", f"processed_dir={tmp_path}/new/processed"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"] and afile.read_text() == "kept"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_results_dir_in_a_read_only_folder_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(ConfigError, match="is not writable"):
+        configurator.load([f"results_dir={locked}/results"])
+
+
+@pytest.mark.parametrize("processed, holds", [(".", "raw_dir"), ("..", "raw_dir"), ("data", "raw_dir"),
+                                              ("out", "results_dir")])
+def test_processed_dir_must_be_a_folder_of_its_own(tmp_path, monkeypatch, processed, holds):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as error:
+        configurator.load([f"processed_dir={processed}", "raw_dir=data/raw", "results_dir=out/results/x"])
+    assert str(error.value).startswith(f"setting processed_dir={processed!r}: holds {holds}=")
+
+
+def test_processed_dir_may_not_be_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="setting processed_dir='.': is the current folder or above it"):
+        configurator.load(["processed_dir=.", f"raw_dir={tmp_path.parent}/elsewhere", "results_dir=/tmp/r"])
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["window_days=5", "window_stride_days=3"], "settings window_stride_days=3, window_days=5: a stride shorter"),
+    (["num_windows=2"], "leave no training window"),
+])
+def test_combinations_that_give_no_sound_dataset_are_refused(arguments, expected):
+    with pytest.raises(ConfigError, match=expected):
+        settings.check(configurator.load(arguments))
