@@ -1,0 +1,172 @@
+"""Writes an imported log as the raw-data contract (README "Raw data") into raw_dir, all at once.
+
+actions.parquet is written chunk by chunk into a hidden temporary folder beside raw_dir, then
+items.parquet, users.parquet and the marker imported.json; the folder is renamed onto raw_dir only
+when every source was read without error. raw_dir is replaced only when it is absent, empty or holds
+nothing but an earlier import (its marker and tables); any other content, a generated demo set
+included, is refused and left exactly as it was.
+
+Side attributes a format does not have are written as missing values (Parquet nulls), which the
+loader accepts and sets to its reserved unknown value; ids seen in actions but absent from a
+publisher's side table get a row of missing attributes.
+"""
+import collections
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import errors
+from preprocessing import raw_data
+from preprocessing.importers import window_settings
+from preprocessing.importers.key_counts import KeyCounts
+
+MARKER = "imported.json"  # format, sources, settings and summary of the import; marks raw_dir as replaceable
+TABLE_FILES = {"actions": "actions.parquet", "items": "items.parquet", "users": "users.parquet"}
+DEMO_MARKER = "demo.json"  # the demo generator's marker (preprocessing/make_demo_data.py)
+NAMES = {1: "browse", 2: "order", 3: "follow", 4: "comment", 5: "cart"}
+
+
+def check_destination(raw_dir):
+    """Raises PipelineError unless raw_dir may be replaced by an import (see the module docstring)."""
+    raw_dir = pathlib.Path(raw_dir)
+    if not raw_dir.exists():
+        return
+    if not raw_dir.is_dir():
+        raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder; choose another with raw_dir=...")
+    entries = sorted(p.name for p in raw_dir.iterdir())
+    ours = {MARKER, *TABLE_FILES.values()}
+    if entries and (MARKER not in entries or not ours.issuperset(entries)):
+        what = "a generated demo set" if DEMO_MARKER in entries else "files this importer did not write"
+        shown = [e for e in entries if e not in ours] or entries
+        raise errors.PipelineError(f"raw_dir={raw_dir} holds {what} ({', '.join(shown[:5])}); it is left as it is: "
+                                   "choose an empty or new folder with raw_dir=...")
+
+
+class ImportedLog:
+    """The destination of one import: add_actions() per chunk, items/users frames, repair() counts;
+    commit() writes and renames. Used as a context manager, which removes the temporary folder on error."""
+
+    def __init__(self, raw_dir):
+        self.raw_dir = pathlib.Path(raw_dir)
+        check_destination(self.raw_dir)
+        self.raw_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{self.raw_dir.name}.import.", dir=self.raw_dir.parent))
+        self.writer = None
+        self.users = KeyCounts(["user_log_acct"])
+        self.items = KeyCounts(["item_sku_id"])
+        self.type_counts = np.zeros(6, np.int64)
+        self.first = self.last = None
+        self.item_table = None  # DataFrame: item_sku_id and whichever item attributes the format has
+        self.user_table = None  # DataFrame: user_log_acct and whichever user attributes the format has
+        self.repairs = collections.Counter()
+        self.notes = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure):
+        if self.writer is not None:
+            self.writer.close()
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+
+    def add_actions(self, users, items, seconds, types):
+        """One chunk: user and item ids (arrow or numpy), wall-clock times as int64 seconds since
+        1970-01-01, action types 1-5."""
+        chunk = pa.table({"user_log_acct": users, "item_sku_id": items,
+                          "action_time": pa.array(np.asarray(seconds, np.int64)).cast(pa.timestamp("s")),
+                          "action_type": pa.array(np.asarray(types, np.int8))})
+        if chunk.num_rows == 0:
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.staging / TABLE_FILES["actions"], chunk.schema)
+        self.writer.write_table(chunk)
+        self.users.add(chunk.column("user_log_acct"))
+        self.items.add(chunk.column("item_sku_id"))
+        self.type_counts += np.bincount(np.asarray(types, np.int64), minlength=6)
+        low, high = int(np.min(seconds)), int(np.max(seconds))
+        self.first = low if self.first is None else min(self.first, low)
+        self.last = high if self.last is None else max(self.last, high)
+
+    def repair(self, what, count):
+        if count:
+            self.repairs[what] += int(count)
+
+    def commit(self, fmt, sources, settings):
+        """Writes the side tables and the marker, renames the folder onto raw_dir; the summary lines."""
+        if self.writer is None:
+            raise errors.PipelineError(f"no actions left to import from {', '.join(map(str, sources))}")
+        self.writer.close()
+        self.writer = None
+        items = self._side("items", self.item_table, self.items)
+        users = self._side("users", self.user_table, self.users)
+        pq.write_table(items, self.staging / TABLE_FILES["items"])
+        pq.write_table(users, self.staging / TABLE_FILES["users"])
+        lines = self._summary(fmt, items.num_rows, users.num_rows)
+        marker = {"format": fmt, "sources": [str(s) for s in sources], "settings": settings, "summary": lines}
+        (self.staging / MARKER).write_text(json.dumps(marker, indent=1, ensure_ascii=False) + "\n")
+        check_destination(self.raw_dir)
+        if self.raw_dir.exists():
+            old = pathlib.Path(tempfile.mkdtemp(prefix=f".{self.raw_dir.name}.old.", dir=self.raw_dir.parent))
+            os.rename(self.raw_dir, old / self.raw_dir.name)
+            os.rename(self.staging, self.raw_dir)
+            shutil.rmtree(old)
+        else:
+            os.rename(self.staging, self.raw_dir)
+        return lines
+
+    def _side(self, table, given, seen):
+        """The side table as arrow: the given rows (one per key) plus the ids of actions it lacks."""
+        key = raw_data.SIDE_KEYS[table]
+        ids = seen.table().column(key).to_pandas()
+        frame = pd.DataFrame({key: ids}) if given is None else given.drop_duplicates()
+        if given is not None:
+            doubled = frame[key].duplicated()
+            self.repair(f"{table}: ids with rows of different attributes, the first kept", doubled.sum())
+            frame = frame[~doubled]
+            absent = ids[~ids.isin(frame[key])]
+            self.repair(f"{table}: ids of actions absent from the {table} file, added with unknown attributes", len(absent))
+            frame = pd.concat([frame, pd.DataFrame({key: absent})], ignore_index=True)
+        frame = frame.sort_values(key, kind="stable", ignore_index=True)
+        columns = {}
+        for column in raw_data.TABLE_COLUMNS[table]:
+            values = frame[column] if column in frame else pd.Series(pd.NA, index=frame.index)
+            columns[column] = _arrow_column(values, column)
+        return pa.table(columns)
+
+    def _summary(self, fmt, n_items, n_users):
+        day = np.timedelta64(1, "D")
+        first, last = (np.datetime64(t, "s").astype("datetime64[D]") for t in (self.first, self.last))
+        span = int((last - first) / day) + 1
+        rows = int(self.type_counts.sum())
+        by_type = ", ".join(f"{NAMES[t]} {self.type_counts[t]:,}" for t in NAMES)
+        repairs = "; ".join(f"{what}: {n:,}" for what, n in self.repairs.items()) or "none"
+        notes = "".join(f"; {note}" for note in self.notes)
+        summary = (f"imported {fmt}: {rows:,} actions ({by_type}), {len(self.users):,} users, {len(self.items):,} items "
+                   f"({n_users:,} and {n_items:,} in the side tables), {first}..{last} ({span} days); "
+                   f"repairs: {repairs}{notes} -> {self.raw_dir}")
+        fit = window_settings.fitting(span)
+        if fit is None:
+            windows = f"windows: the {span}-day span is too short for three windows (at least 4 days are needed)"
+        else:
+            windows = "windows that fit: num_windows={} window_days={} window_stride_days={}".format(*fit)
+        return [summary, windows]
+
+
+def _arrow_column(values, column):
+    """int64 for whole numbers, float64 for shop_score, else text; all-missing columns as int64 nulls."""
+    if column == "shop_score":
+        return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"), pa.float64(), from_pandas=True)
+    present = values.dropna()
+    if len(present) == 0:
+        return pa.nulls(len(values), pa.int64())
+    if pd.api.types.is_integer_dtype(present.dtype) or pd.api.types.is_float_dtype(present.dtype):
+        return pa.array(values.astype("Int64"), pa.int64(), from_pandas=True)
+    return pa.array(values.astype("str").where(values.notna(), None), pa.string(), from_pandas=True)
