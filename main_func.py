@@ -22,24 +22,17 @@ import tensorflow as tf  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from models.purchase_task import PurchaseTask  # noqa: E402
-from models.registry import build_model  # noqa: E402
+from models import registry  # noqa: E402
 from preprocessing.build_dataset import ensure_dataset  # noqa: E402
 from preprocessing.processed_data import load_meta, load_split  # noqa: E402
 from training import runs_log  # noqa: E402
+from training.baselines import make_baseline  # noqa: E402
 from training.dev_evaluation import DevEvaluation  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.metrics import purchase_metrics  # noqa: E402
+from training.task import build_task  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
-
-
-def is_multi_task(cfg):
-    return cfg.model in ("ESSM", "ESMM")
-
-
-def towers(cfg):
-    return (cfg.ctr_model, cfg.cvr_model) if is_multi_task(cfg) else (cfg.model,)
 
 
 def load_data(cfg):
@@ -57,39 +50,62 @@ def load_data(cfg):
     return meta, data, item2vec
 
 
-def build_task(cfg, meta, item2vec, steps_per_pass):
-    net = build_model(cfg, meta, item2vec)
-    task = PurchaseTask(net, multi_task=is_multi_task(cfg),
-                        aux_loss="DIEN" in towers(cfg) and cfg.dien_aux_weight > 0,
-                        label_smoothing=cfg.label_smoothing, ctr_weight=cfg.ctr_weight,
-                        cvr_weight=cfg.cvr_weight)
-    learning_rate = keras.optimizers.schedules.ExponentialDecay(
-        cfg.learning_rate, decay_steps=steps_per_pass, decay_rate=cfg.lr_decay, staircase=True)
-    task.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=cfg.clip_norm),
-                 jit_compile=cfg.jit_compile)
-    return task
-
-
 def new_run_dir(cfg, seed):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}-{'-'.join((cfg.model,) + towers(cfg) * is_multi_task(cfg))}-seed{seed}"
-    run_dir = Path(cfg.results_dir) / name
+    parts = (registry.canonical_name(cfg.model),) + registry.tower_names(cfg) * registry.is_multi_task(cfg)
+    name = f"{stamp}-{'-'.join(parts)}"
+    run_dir = Path(cfg.results_dir) / f"{name}-seed{seed}"
     suffix = 1
     while run_dir.exists():
         suffix += 1
-        run_dir = Path(cfg.results_dir) / f"{name}-{suffix}"
+        run_dir = Path(cfg.results_dir) / f"{name}-seed{seed}-{suffix}"
     run_dir.mkdir(parents=True)
     return run_dir
 
 
+def run_row(cfg, seed, run_dir, started):
+    """The fields of a runs.csv row that say which run it is."""
+    multi_task = registry.is_multi_task(cfg)
+    ctr, cvr = registry.tower_names(cfg) if multi_task else ("", "")
+    return {"run_id": run_dir.name, "start_time": started, "model": registry.canonical_name(cfg.model),
+            "ctr_model": ctr, "cvr_model": cvr, "seed": seed,
+            "changed_settings": {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"}}
+
+
+def add_test_metrics(row, predict, data, splits=("dev", "test")):
+    for split in splits:
+        metrics = purchase_metrics(predict(split), data[split]["label_buy"], data[split]["label_interact"],
+                                   data[split]["user"])
+        row.update({f"{split}_{name}": value for name, value in metrics.items()})
+    return row
+
+
+def fit_baseline(cfg, seed, meta, data):
+    """A RULE or GBDT run: fitted on train (GBDT early-stopped on dev), scored on dev and test."""
+    run_dir = new_run_dir(cfg, seed)
+    row = run_row(cfg, seed, run_dir, datetime.datetime.now().isoformat(timespec="seconds"))
+    baseline = make_baseline(registry.canonical_name(cfg.model), meta, seed)
+    print(f"fitting {run_dir.name}: {len(data['train']['label_buy'])} samples")
+    start = time.perf_counter()
+    fitted = baseline.fit(data["train"], data["dev"])
+    seconds = time.perf_counter() - start
+    row.update({"best_step": fitted["passes"], "epochs": fitted["passes"], "train_seconds": round(seconds, 1),
+                "train_samples_per_second": round(len(data["train"]["label_buy"]) / max(seconds, 1e-9), 1)})
+    return add_test_metrics(row, lambda split: baseline.predict(data[split]), data)
+
+
 def train_and_evaluate(cfg, seed, meta, data, item2vec):
     """One run: fit with dev evaluation every `eval_every` steps, reload the best weights, test."""
+    if registry.is_baseline(cfg):
+        return fit_baseline(cfg, seed, meta, data)
     keras.utils.set_random_seed(seed)
     run_dir = new_run_dir(cfg, seed)
-    started = datetime.datetime.now().isoformat(timespec="seconds")
+    row = run_row(cfg, seed, run_dir, datetime.datetime.now().isoformat(timespec="seconds"))
     train_size = len(data["train"]["label_buy"])
     steps_per_pass = math.ceil(train_size / cfg.batch_size)
-    periods = math.ceil(cfg.max_epochs * steps_per_pass / cfg.eval_every)
+    # an evaluation period never runs past max_epochs, even when eval_every is longer than a pass
+    period_steps = min(cfg.eval_every, math.ceil(cfg.max_epochs * steps_per_pass))
+    periods = math.ceil(cfg.max_epochs * steps_per_pass / period_steps)
     task = build_task(cfg, meta, item2vec, steps_per_pass)
 
     evaluation_sets = {split: make_dataset(data[split], meta, cfg.eval_batch_size) for split in ("dev", "test")}
@@ -104,11 +120,11 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), profile_batch=0),
     ]
     print(f"training {run_dir.name}: {train_size} samples, {steps_per_pass} steps per pass, "
-          f"dev evaluated every {cfg.eval_every} steps")
+          f"dev evaluated every {period_steps} steps")
     start = time.perf_counter()
     # One Keras "epoch" is one evaluation period; a progress bar on a terminal, a line per period in a log.
     task.fit(make_dataset(data["train"], meta, cfg.batch_size, shuffle_seed=seed), epochs=periods,
-             steps_per_epoch=cfg.eval_every, callbacks=callbacks, shuffle=False,
+             steps_per_epoch=period_steps, callbacks=callbacks, shuffle=False,
              verbose=1 if sys.stdout.isatty() else 2)
     fit_seconds = time.perf_counter() - start
     if not best_weights.exists():
@@ -116,23 +132,14 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
                             "try a lower learning_rate")
     task.load_weights(best_weights)
 
-    steps_run = len(dev_evaluation.evaluations) * cfg.eval_every
+    steps_run = len(dev_evaluation.evaluations) * period_steps
     best_period = int(np.nanargmax([e["main_auc"] for e in dev_evaluation.evaluations]))
     train_seconds = fit_seconds - dev_evaluation.seconds
-    row = {"run_id": run_dir.name, "start_time": started, "model": cfg.model,
-           "ctr_model": cfg.ctr_model if is_multi_task(cfg) else "",
-           "cvr_model": cfg.cvr_model if is_multi_task(cfg) else "",
-           "changed_settings": {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"},
-           "seed": seed, "best_step": (best_period + 1) * cfg.eval_every,
-           "epochs": round(steps_run / steps_per_pass, 3), "train_seconds": round(train_seconds, 1),
-           "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1),
-           "dev_evaluations": dev_evaluation.evaluations}
-    for split, dataset in evaluation_sets.items():
-        predictions = task.predict(dataset, verbose=0)
-        metrics = purchase_metrics(predictions, data[split]["label_buy"], data[split]["label_interact"],
-                                   data[split]["user"])
-        row.update({f"{split}_{name}": value for name, value in metrics.items()})
-    return row
+    row.update({"best_step": (best_period + 1) * period_steps,
+                "epochs": round(steps_run / steps_per_pass, 3), "train_seconds": round(train_seconds, 1),
+                "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1),
+                "dev_evaluations": dev_evaluation.evaluations})
+    return add_test_metrics(row, lambda split: task.predict(evaluation_sets[split], verbose=0), data)
 
 
 def main(argv):
@@ -145,8 +152,7 @@ def main(argv):
         row = train_and_evaluate(cfg, seed, meta, data, item2vec)
         runs_log.append_run(cfg.results_dir, row)
         rows.append(row)
-    title = f"{cfg.model}(ctr={cfg.ctr_model}, cvr={cfg.cvr_model})" if is_multi_task(cfg) else cfg.model
-    print(f"\n{title}, seeds {cfg.seeds}, runs recorded in {Path(cfg.results_dir) / 'runs.csv'}")
+    print(f"\n{registry.title(cfg)}, seeds {cfg.seeds}, runs recorded in {Path(cfg.results_dir) / 'runs.csv'}")
     print(runs_log.summary_table(rows))
     return rows
 

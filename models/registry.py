@@ -18,15 +18,16 @@ from models.deepfm import DeepFMTower
 from models.dien import DIENTower
 from models.din import DINTower
 from models.dnn import DNNTower
-from models.essm import ctr_channels, essm_outputs
+from models.essm import essm_outputs, essm_towers
 from models.gru_dnn import GRUDNNTower
 from models.gru_fm import GRUFMTower
+from preprocessing.processed_data import check_feature_description
 
 TOWERS = {"DIEN": DIENTower, "DIN": DINTower, "DNN": DNNTower, "DeepFM": DeepFMTower,
           "GRU_DNN": GRUDNNTower, "GRU_FM": GRUFMTower}
-MODEL_NAMES = (*TOWERS, "ESSM")
+BASELINES = ("RULE", "GBDT")  # not neural networks: fitted and scored by training.baselines
+MODEL_NAMES = (*TOWERS, "ESSM", *BASELINES)
 ALIASES = {"ESMM": "ESSM"}  # the paper's spelling
-FEATURE_KINDS = ("sparse", "sequence", "dense")
 
 
 def canonical_name(name, setting="model", allow_essm=True):
@@ -39,35 +40,29 @@ def canonical_name(name, setting="model", allow_essm=True):
     return name
 
 
-def check_meta(meta):
-    """Raises a PipelineError naming the first field of meta.json's feature description that the models
-    cannot be built from."""
-    for key in ("features", "vocab_sizes", "target_action"):
-        if key not in meta:
-            raise PipelineError(f"meta.json: no {key!r}; rebuild the processed data (sh scr/pre_processing.sh)")
-    features = meta["features"]
-    names = [f.get("name") for f in features]
-    sparse = {f.get("name"): f.get("vocab") for f in features if f.get("kind") == "sparse"}
-    for i, feature in enumerate(features):
-        where = f"meta.json features[{i}] ({feature.get('name')!r})"
-        kind = feature.get("kind")
-        if kind not in FEATURE_KINDS:
-            raise PipelineError(f"{where}: kind {kind!r}, expected one of {', '.join(FEATURE_KINDS)}")
-        if names.count(feature.get("name")) > 1:
-            raise PipelineError(f"{where}: the name appears more than once")
-        if kind == "dense":
-            if not isinstance(feature.get("dim"), int) or feature["dim"] < 1:
-                raise PipelineError(f"{where}: dim {feature.get('dim')!r}, expected a positive int")
-            continue
-        size = meta["vocab_sizes"].get(feature.get("vocab"))
-        if not isinstance(size, int) or size < 2:
-            raise PipelineError(f"{where}: vocab {feature.get('vocab')!r} has no size >= 2 in vocab_sizes")
-        target = feature.get("target") if kind == "sequence" else None
-        if target is not None and sparse.get(target) != feature["vocab"]:
-            raise PipelineError(f"{where}: target {target!r} is not a sparse feature of vocab {feature['vocab']!r}; "
-                                "a sequence and its target share one embedding table")
-    if not any(f["kind"] == "sequence" for f in features):
-        raise PipelineError("meta.json features: no sequence feature; every model reads the behaviour history")
+def is_multi_task(cfg):
+    """True when cfg.model is ESSM: two towers, three outputs and three losses."""
+    return canonical_name(cfg.model) == "ESSM"
+
+
+def is_baseline(cfg):
+    return canonical_name(cfg.model) in BASELINES
+
+
+def tower_names(cfg):
+    """The registry towers cfg.model is made of: (ctr, cvr) for ESSM, (model,) otherwise, () for a baseline."""
+    if is_multi_task(cfg):
+        return (canonical_name(cfg.ctr_model, "ctr_model", allow_essm=False),
+                canonical_name(cfg.cvr_model, "cvr_model", allow_essm=False))
+    return () if is_baseline(cfg) else (canonical_name(cfg.model),)
+
+
+def title(cfg):
+    """How runs name the model: ESSM(ctr=DIEN, cvr=GRU_DNN), or the model's name."""
+    if is_multi_task(cfg):
+        ctr, cvr = tower_names(cfg)
+        return f"ESSM(ctr={ctr}, cvr={cvr})"
+    return canonical_name(cfg.model)
 
 
 def check_settings(cfg):
@@ -131,22 +126,17 @@ def make_tower(name, cfg, sequences, tower_name):
 def build_model(cfg, meta, item2vec=None):
     """The model `cfg.model` (ESSM: with towers cfg.ctr_model and cfg.cvr_model) for this feature
     description, with the item embedding initialised from item2vec when given."""
-    name = canonical_name(cfg.model)
+    if is_baseline(cfg):
+        raise PipelineError(f"setting model={cfg.model}: a baseline, not a neural network; "
+                            "training.baselines fits it")
     check_settings(cfg)
-    check_meta(meta)
+    check_feature_description(meta)
     all_channels = [f["name"] for f in meta["features"] if f["kind"] == "sequence"]
-    if name == "ESSM":
-        ctr_sequences = ctr_channels(meta["features"], cfg.ctr_sees_action_type)
-        if not ctr_sequences:
-            raise PipelineError("setting ctr_sees_action_type=False: the CTR tower would see no sequence channel")
-        ctr_name = canonical_name(cfg.ctr_model, "ctr_model", allow_essm=False)
-        cvr_name = canonical_name(cfg.cvr_model, "cvr_model", allow_essm=False)
-        towers = {"ctr": make_tower(ctr_name, cfg, ctr_sequences, "ctr_tower"),
-                  "cvr": make_tower(cvr_name, cfg, all_channels, "cvr_tower")}
-        title = f"ESSM_{ctr_name}_{cvr_name}"
+    if is_multi_task(cfg):
+        towers = essm_towers(meta["features"], *tower_names(cfg), cfg.ctr_sees_action_type,
+                             lambda name, sequences, role: make_tower(name, cfg, sequences, role))
     else:
-        towers = {"main": make_tower(name, cfg, all_channels, "tower")}
-        title = name
+        towers = {"main": make_tower(canonical_name(cfg.model), cfg, all_channels, "tower")}
     first_order = {s for t in towers.values() if t.needs_first_order for s in t.sequences}
     embedding = FeatureEmbedding(
         meta["features"], meta["vocab_sizes"], cfg.embed_dim, meta["target_action"],
@@ -155,8 +145,8 @@ def build_model(cfg, meta, item2vec=None):
     inputs = model_inputs(meta)
     embedded = embedding(inputs)
     logits = {role: tower(embedded) for role, tower in towers.items()}
-    if name == "ESSM":
+    if is_multi_task(cfg):
         outputs = essm_outputs(logits["ctr"], logits["cvr"])
     else:
         outputs = {"main": ops.sigmoid(logits["main"])}
-    return keras.Model(inputs, outputs, name=title)
+    return keras.Model(inputs, outputs, name="_".join(("ESSM",) * is_multi_task(cfg) + tower_names(cfg)))

@@ -1,5 +1,6 @@
-"""The processed-data format (README, "Processed data"): per split .npy arrays, vocab/, item2vec.npy
-and meta.json; readers for it, and a writer that streams an array to disk chunk by chunk."""
+"""The processed-data format (docs/data.md, "Processed data"): per split .npy arrays, vocab/,
+item2vec.npy and meta.json; the feature description the models are built from; readers for it, and
+a writer that streams an array to disk chunk by chunk."""
 import json
 import pathlib
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from errors import PipelineError
 
-FORMAT_VERSION = 1  # bumped when the files or their meaning change, so older outputs are rebuilt
+FORMAT_VERSION = 2  # bumped when the files or their meaning change, so older outputs are rebuilt
 META = "meta.json"
 SPLITS = ("train", "dev", "test")
 WRITE_BLOCK = 1 << 20  # bytes per write call: single writes of tens of MB ran several times slower here
@@ -16,7 +17,72 @@ ID_ARRAYS = ("user", "item", "cate", "brand", "shop", "vendor",
              "age", "sex", "user_level", "province", "city", "county")
 SEQUENCE_ARRAYS = ("hist_item", "hist_cate", "hist_action")
 LABEL_ARRAYS = ("label_buy", "label_interact")
-ARRAYS = ID_ARRAYS + ("dense",) + SEQUENCE_ARRAYS + LABEL_ARRAYS
+DENSE_ARRAYS = ("dense", "pair")  # [N, D] item statistics; [N, P] the user's past on the target item and category
+ARRAYS = ID_ARRAYS + DENSE_ARRAYS + SEQUENCE_ARRAYS + LABEL_ARRAYS
+
+# ---- the feature description (meta.json["features"]): the one schema of the processed data
+# sparse feature -> group: "target" (the item scored), "item" (its side attributes) or "user"
+SPARSE_GROUPS = {"item": "target", "cate": "target", "brand": "item", "shop": "item", "vendor": "item",
+                 **{name: "user" for name in ("age", "sex", "user_level", "province", "city", "county")}}
+# sequence channel -> (vocabulary, target feature it is paired with; None: the constant target action)
+SEQUENCE_CHANNELS = {"hist_item": ("item", "item"), "hist_cate": ("cate", "cate"), "hist_action": ("action", None)}
+FEATURE_KINDS = ("sparse", "sequence", "dense")
+
+
+def describe_features(max_len, dense_columns, vocab_sizes):
+    """meta.json["features"]: what the models are built from. dense_columns: {dense array name:
+    column names}. A sparse feature (and a sequence channel) whose vocabulary holds no known value
+    (size < 2: padding only) is left out, since it could only ever embed "unknown"."""
+    known = {vocab for vocab, size in vocab_sizes.items() if size >= 2}
+    described = [{"name": name, "kind": "sparse", "vocab": name, "group": group}
+                 for name, group in SPARSE_GROUPS.items() if name in known]
+    described += [{"name": name, "kind": "sequence", "vocab": vocab, "max_len": max_len,
+                   "target": target if target in known else None}
+                  for name, (vocab, target) in SEQUENCE_CHANNELS.items() if vocab in known]
+    described += [{"name": name, "kind": "dense", "dim": len(columns), "columns": list(columns)}
+                  for name, columns in dense_columns.items() if columns]
+    return described
+
+
+def left_out_features(vocab_sizes):
+    """The sparse features describe_features leaves out for want of a known value."""
+    return [name for name in SPARSE_GROUPS if vocab_sizes.get(name, 0) < 2]
+
+
+def check_feature_description(meta):
+    """Raises a PipelineError naming the first field of meta.json's feature description that the
+    models cannot be built from."""
+    for key in ("features", "vocab_sizes", "target_action"):
+        if key not in meta:
+            raise PipelineError(f"meta.json: no {key!r}; rebuild the processed data (sh scr/pre_processing.sh)")
+    features = meta["features"]
+    names = [f.get("name") for f in features]
+    sparse = {f.get("name"): f.get("vocab") for f in features if f.get("kind") == "sparse"}
+    for i, feature in enumerate(features):
+        where = f"meta.json features[{i}] ({feature.get('name')!r})"
+        kind = feature.get("kind")
+        if kind not in FEATURE_KINDS:
+            raise PipelineError(f"{where}: kind {kind!r}, expected one of {', '.join(FEATURE_KINDS)}")
+        if names.count(feature.get("name")) > 1:
+            raise PipelineError(f"{where}: the name appears more than once")
+        if kind == "dense":
+            if not isinstance(feature.get("dim"), int) or feature["dim"] < 1:
+                raise PipelineError(f"{where}: dim {feature.get('dim')!r}, expected a positive int")
+            continue
+        size = meta["vocab_sizes"].get(feature.get("vocab"))
+        if not isinstance(size, int) or size < 2:
+            raise PipelineError(f"{where}: vocab {feature.get('vocab')!r} has no size >= 2 in vocab_sizes")
+        target = feature.get("target") if kind == "sequence" else None
+        if target is not None and sparse.get(target) != feature["vocab"]:
+            raise PipelineError(f"{where}: target {target!r} is not a sparse feature of vocab {feature['vocab']!r}; "
+                                "a sequence and its target share one embedding table")
+    if not any(f["kind"] == "sequence" for f in features):
+        raise PipelineError("meta.json features: no sequence feature; every model reads the behaviour history")
+
+
+def dense_column_names(meta, name):
+    """The column names of the dense feature `name` (empty when the description has none)."""
+    return next((f["columns"] for f in meta["features"] if f["name"] == name and f["kind"] == "dense"), [])
 
 
 def load_meta(processed_dir):

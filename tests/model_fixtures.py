@@ -10,6 +10,7 @@ user's level is high. Seeded and deterministic.
 import numpy as np
 
 import configurator
+from preprocessing.processed_data import describe_features
 
 ITEMS = 120
 CATEGORIES = 12
@@ -22,15 +23,10 @@ DENSE_DIM = 3
 
 
 def make_meta(max_len=20):
-    """meta.json's model-facing fields, shaped as preprocessing writes them."""
-    sparse = [("item", "target"), ("cate", "target"), ("brand", "item"), ("shop", "item"), ("vendor", "item")]
-    sparse += [(name, "user") for name in USER_SIDE]
-    features = [{"name": n, "kind": "sparse", "vocab": n, "group": g} for n, g in sparse]
-    features += [{"name": f"hist_{n}", "kind": "sequence", "vocab": n, "max_len": max_len, "target": t}
-                 for n, t in (("item", "item"), ("cate", "cate"), ("action", None))]
-    features.append({"name": "dense", "kind": "dense", "dim": DENSE_DIM, "columns": ["a", "b", "c"]})
+    """meta.json's model-facing fields, described as preprocessing describes them."""
     vocab_sizes = {"item": ITEMS + 1, "cate": CATEGORIES + 1, "action": 6,
                    **{name: size + 1 for name, size in SIDE_VOCABS.items()}}
+    features = describe_features(max_len, {"dense": ["a", "b", "c"][:DENSE_DIM]}, vocab_sizes)
     return {"features": features, "vocab_sizes": vocab_sizes, "target_action": ORDER, "embed_dim": 8,
             "max_len": max_len}
 

@@ -6,7 +6,7 @@ import pytest
 
 import configurator
 from errors import PipelineError
-from preprocessing import make_demo_data
+from preprocessing import make_demo_data, pair_features
 from preprocessing.build_dataset import build_from_frames
 from preprocessing.encoding import encode_log
 from preprocessing.processed_data import ARRAYS, load_meta, load_split
@@ -167,7 +167,7 @@ def test_arrays_have_the_documented_types_and_load_without_pickle(tiny):
         assert set(arrays) == set(ARRAYS)
         count = len(arrays["user"])
         for name, array in arrays.items():
-            expected = np.float32 if name in ("dense", "label_buy", "label_interact") else np.int32
+            expected = np.float32 if name in ("dense", "pair", "label_buy", "label_interact") else np.int32
             assert array.dtype == expected and len(array) == count, name
 
 
@@ -327,3 +327,43 @@ def test_dev_and_test_users_are_disjoint_halves_of_the_newest_window(generated_b
     meta = load_meta(generated_build)
     assert meta["splits"]["dev"]["users"] == len(dev_users) and meta["splits"]["test"]["users"] == len(test_users)
     assert meta["splits"]["dev"]["samples"] + meta["splits"]["test"]["samples"] == meta["windows"][0]["samples"]
+
+
+def test_pair_features_match_a_plain_pandas_computation(generated, generated_build):
+    actions, items, _ = generated
+    meta = load_meta(generated_build)
+    columns, mean, std = meta["pair"]["columns"], np.array(meta["pair"]["mean"]), np.array(meta["pair"]["std"])
+    vocab_user, vocab_item = (np.load(generated_build / "vocab" / f"{name}.npy") for name in ("user", "item"))
+    cate_of = dict(zip(items["item_sku_id"], items["item_third_cate_cd"]))
+    actions = actions.assign(cate=actions["item_sku_id"].map(cate_of))
+    rng = np.random.default_rng(3)
+    checked = 0
+    for window in meta["windows"]:
+        if window["role"] == "unused":
+            continue
+        arrays = window_rows(generated_build, window["index"])
+        values = arrays["pair"] * std + mean
+        end = pd.Timestamp(window["feature"][1]) + pd.Timedelta(days=1)
+        lookback = actions[(actions["action_time"] >= end - pd.Timedelta(days=pair_features.LOOKBACK_DAYS))
+                           & (actions["action_time"] < end)]
+        interaction = lookback[lookback["action_time"] >= pd.Timestamp(window["interaction"][0])]
+        for row in rng.choice(len(values), 30, replace=False):
+            user, item = vocab_user[arrays["user"][row]], vocab_item[arrays["item"][row]]
+            got = dict(zip(columns, values[row]))
+            mine = lookback[lookback["user_log_acct"] == user]
+            on_item = mine[mine["item_sku_id"] == item]
+            for code, name in pair_features.ACTION_NAMES.items():
+                assert np.expm1(got[f"log_item_{name}s_lookback"]) == pytest.approx((on_item["action_type"] == code).sum(), abs=1e-3)
+                assert np.expm1(got[f"log_cate_{name}s_lookback"]) == pytest.approx(
+                    ((mine["cate"] == cate_of[item]) & (mine["action_type"] == code)).sum(), abs=1e-3)
+                recent = interaction[(interaction["user_log_acct"] == user) & (interaction["item_sku_id"] == item)]
+                assert np.expm1(got[f"log_item_{name}s_interaction"]) == pytest.approx((recent["action_type"] == code).sum(), abs=1e-3)
+            days = (end - on_item["action_time"].max()) / pd.Timedelta(days=1)
+            assert got["days_since_item"] == pytest.approx(days, abs=1e-3)
+            holds = on_item[on_item["action_type"].isin([3, 5])]["action_time"]
+            orders = on_item[on_item["action_type"] == 2]["action_time"]
+            is_open = len(holds) > 0 and (len(orders) == 0 or holds.max() > orders.max())
+            assert got["open_cart_or_follow"] == pytest.approx(float(is_open), abs=1e-3)
+            assert np.expm1(got["log_user_actions_lookback"]) == pytest.approx(len(mine), abs=1e-2)
+            checked += 1
+    assert checked == 30 * 5

@@ -8,6 +8,8 @@ Losses the model adds itself (DIEN's auxiliary loss) are added to the total.
 import keras
 from keras import ops
 
+from models import registry
+
 _EPSILON = 1e-7
 
 
@@ -67,3 +69,18 @@ class PurchaseTask(keras.Model):
     @property
     def metrics(self):
         return super().metrics + list(self.loss_trackers.values())
+
+
+def build_task(cfg, meta, item2vec, steps_per_pass):
+    """The registry model of cfg wrapped in its PurchaseTask, compiled with Adam, the learning rate
+    multiplied by cfg.lr_decay after each pass and gradients clipped to cfg.clip_norm."""
+    net = registry.build_model(cfg, meta, item2vec)
+    task = PurchaseTask(net, multi_task=registry.is_multi_task(cfg),
+                        aux_loss="DIEN" in registry.tower_names(cfg) and cfg.dien_aux_weight > 0,
+                        label_smoothing=cfg.label_smoothing, ctr_weight=cfg.ctr_weight,
+                        cvr_weight=cfg.cvr_weight)
+    learning_rate = keras.optimizers.schedules.ExponentialDecay(
+        cfg.learning_rate, decay_steps=steps_per_pass, decay_rate=cfg.lr_decay, staircase=True)
+    task.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=cfg.clip_norm),
+                 jit_compile=cfg.jit_compile)
+    return task

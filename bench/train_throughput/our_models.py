@@ -9,7 +9,7 @@ import tensorflow as tf  # noqa: E402
 import bench_arrays  # noqa: E402
 import configurator  # noqa: E402
 import timing  # noqa: E402
-from main_func import build_task  # noqa: E402
+from training.task import build_task  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 
 

@@ -1,0 +1,95 @@
+"""The baselines a careful analyst tries first, fitted and scored like any registry model.
+
+RULE: score = carts + 0.5 × follows + 0.1 × browses of the target item by the user over the pair
+      features' look-back, + 0.01 / (1 + days since the user's last action on it). Not trained: a
+      one-feature logistic regression on train only turns the score into a probability (a monotone
+      map, so its AUC is the rule's own).
+GBDT: scikit-learn's HistGradientBoostingClassifier over the dense and pair features and the side
+      ids of small vocabularies (as categories), early-stopped on the dev split's log loss.
+Both read the processed arrays and return {"main": p_buy} like the networks.
+"""
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from errors import PipelineError
+from preprocessing.processed_data import dense_column_names
+
+RULE_WEIGHTS = {"log_item_carts_lookback": 1.0, "log_item_follows_lookback": 0.5,
+                "log_item_browses_lookback": 0.1}
+RULE_RECENCY = ("days_since_item", 0.01)
+MAX_CATEGORIES = 255  # HistGradientBoosting's limit on the categories of one feature
+GBDT_SETTINGS = {"learning_rate": 0.05, "max_iter": 500, "max_leaf_nodes": 31, "l2_regularization": 1.0,
+                 "n_iter_no_change": 20}
+
+
+def _pair_column(arrays, meta, name):
+    """A pair-feature column in its own units (the arrays hold it standardised)."""
+    columns = dense_column_names(meta, "pair")
+    if name not in columns:
+        raise PipelineError(f"meta.json: no pair feature {name!r}; rebuild the processed data "
+                            "(sh scr/pre_processing.sh)")
+    index = columns.index(name)
+    return np.asarray(arrays["pair"][:, index], np.float64) * meta["pair"]["std"][index] + meta["pair"]["mean"][index]
+
+
+def rule_score(arrays, meta):
+    """The rule's score of every sample, float64 [N]."""
+    score = sum(weight * np.expm1(_pair_column(arrays, meta, name)) for name, weight in RULE_WEIGHTS.items())
+    name, weight = RULE_RECENCY
+    return score + weight / (1.0 + _pair_column(arrays, meta, name))
+
+
+class RuleBaseline:
+    def __init__(self, meta, seed):
+        self.meta = meta
+        self.calibration = LogisticRegression()
+
+    def _score(self, arrays):
+        return np.log1p(rule_score(arrays, self.meta))[:, None]
+
+    def fit(self, train, dev):
+        self.calibration.fit(self._score(train), np.asarray(train["label_buy"]))
+        return {"passes": 0}
+
+    def predict(self, arrays):
+        return {"main": self.calibration.predict_proba(self._score(arrays))[:, 1]}
+
+
+def gbdt_columns(meta):
+    """(sparse feature names used as categories, names of the dense arrays) for GBDT: the side ids of
+    vocabularies small enough to be categories (not user or item ids), and every dense feature."""
+    sparse = [f["name"] for f in meta["features"] if f["kind"] == "sparse"
+              and f["group"] != "target" and meta["vocab_sizes"][f["vocab"]] <= MAX_CATEGORIES]
+    sparse += [f["name"] for f in meta["features"] if f["kind"] == "sparse" and f["group"] == "target"
+               and f["name"] != "item" and meta["vocab_sizes"][f["vocab"]] <= MAX_CATEGORIES]
+    dense = [f["name"] for f in meta["features"] if f["kind"] == "dense"]
+    return sparse, dense
+
+
+class GBDTBaseline:
+    def __init__(self, meta, seed):
+        self.sparse, self.dense = gbdt_columns(meta)
+        self.model = HistGradientBoostingClassifier(
+            **GBDT_SETTINGS, early_stopping=True, categorical_features=list(range(len(self.sparse))),
+            random_state=seed)
+
+    def _matrix(self, arrays):
+        return np.concatenate([np.stack([np.asarray(arrays[n], np.float64) for n in self.sparse], axis=1)
+                               if self.sparse else np.zeros((len(arrays["label_buy"]), 0))]
+                              + [np.asarray(arrays[n], np.float64) for n in self.dense], axis=1)
+
+    def fit(self, train, dev):
+        self.model.fit(self._matrix(train), np.asarray(train["label_buy"]),
+                       X_val=self._matrix(dev), y_val=np.asarray(dev["label_buy"]))
+        return {"passes": int(self.model.n_iter_)}
+
+    def predict(self, arrays):
+        return {"main": self.model.predict_proba(self._matrix(arrays))[:, 1]}
+
+
+BASELINE_CLASSES = {"RULE": RuleBaseline, "GBDT": GBDTBaseline}
+
+
+def make_baseline(name, meta, seed):
+    return BASELINE_CLASSES[name](meta, seed)
