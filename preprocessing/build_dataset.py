@@ -13,17 +13,15 @@ raw files (content fingerprint) with the same settings is reused as it is.
 import contextlib
 import hashlib
 import json
-import os
 import pathlib
-import shutil
 import sys
 import time
 
 import numpy as np
 
 import configurator
-from errors import PipelineError, run_cli
-from preprocessing import item2vec, processed_data, settings, side_features
+from errors import run_cli
+from preprocessing import dataset_folder, item2vec, processed_data, settings, side_features
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, SPLITS, NpyWriter
@@ -35,7 +33,6 @@ from preprocessing.windows import day_of, make_windows
 
 RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
 ACTION_VOCAB = 6  # action codes 1..5 plus padding
-DATASET_ENTRIES = (*SPLITS, "vocab", META, item2vec.FILE)  # what a processed folder holds
 CHUNK_VALUES = 4_000_000  # sequence positions gathered per chunk: bounds the working memory
 
 
@@ -214,68 +211,23 @@ def _is_up_to_date(processed, cfg, fingerprint):
             and (not meta.get("item2vec") or (processed / meta["item2vec"]).is_file()))
 
 
-def _is_running(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _clear_leftovers(processed):
-    """Removes the temporary folders of builds that died; puts back a dataset whose replacement
-    died between its two renames."""
-    for leftover in sorted(processed.parent.glob(f".{processed.name}.*-*")):
-        kind, _, pid = leftover.name.rpartition("-")
-        if not pid.isdigit() or _is_running(int(pid)):
-            continue
-        if kind.endswith(".old") and not processed.exists():
-            leftover.rename(processed)
-        else:
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _check_replaceable(processed):
-    """PipelineError unless processed is absent, empty or a processed dataset: replacing it must
-    never delete anything else."""
-    if not processed.exists():
-        return
-    if not processed.is_dir():
-        raise PipelineError(f"processed_dir={processed}: exists and is not a folder")
-    foreign = sorted(p.name for p in processed.iterdir() if p.name not in DATASET_ENTRIES)
-    if foreign:
-        raise PipelineError(f"processed_dir={processed} holds files that are not a processed dataset "
-                            f"({', '.join(foreign[:5])}); move them away or choose another processed_dir")
-
-
-def _replace(built, processed):
-    old = processed.parent / f".{processed.name}.old-{os.getpid()}"
-    if processed.exists():
-        processed.rename(old)
-    built.rename(processed)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def ensure_dataset(cfg):
     """Builds cfg.processed_dir from cfg.raw_dir unless an up-to-date one exists (same settings, same
     raw files); returns processed_dir as a pathlib.Path."""
     settings.check(cfg)
     processed = pathlib.Path(cfg.processed_dir)
     if processed.parent.is_dir():
-        _clear_leftovers(processed)
+        dataset_folder.clear_leftovers(processed)
     with stage("fingerprint raw files"):
         fingerprint = raw_fingerprint(cfg.raw_dir)
     if _is_up_to_date(processed, cfg, fingerprint):
         progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
         return processed
-    _check_replaceable(processed)
+    dataset_folder.check_replaceable(processed)
     processed.parent.mkdir(parents=True, exist_ok=True)
-    building = processed.parent / f".{processed.name}.building-{os.getpid()}"
+    building = dataset_folder.new_building(processed)
     began = time.perf_counter()
     try:
-        building.mkdir()
         with stage("load raw data"):
             raw = load_raw(cfg.raw_dir, allow_pickle=cfg.allow_pickle)
         raw_info = {"raw_fingerprint": fingerprint, "raw_files": sorted(p.name for p in raw.files),
@@ -286,9 +238,9 @@ def ensure_dataset(cfg):
                 encoded = encode_log(raw.actions, raw.items, raw.users)
             del raw  # the DataFrames are no longer needed: free them before the arrays are built
             meta = write_dataset(encoded, cfg, building, raw_info, training)
-        _replace(building, processed)
+        dataset_folder.replace(building, processed)
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
+        dataset_folder.discard(building)
         raise
     rates = ", ".join(f"{split} {m['samples']} samples (buy {m['buy_rate']:.2%}, interact {m['interact_rate']:.2%})"
                       for split, m in meta["splits"].items())

@@ -1,6 +1,7 @@
 """ensure_dataset: raw CSV files in, processed folder out; reuse, rebuilds, interruptions, the CLI."""
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -124,34 +125,145 @@ def test_a_failed_build_leaves_the_previous_dataset_as_it_was(raw_dir, capsys):
     assert load_meta(processed)["settings"]["num_windows"] == 3 and leftovers(raw_dir) == []
 
 
+def snapshot(folder):
+    """Every path under folder with its bytes (None for a folder)."""
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
+
+
+# Runs the command in a child that stops at one point and waits there to be killed with SIGKILL:
+# "writing" after some arrays of the new dataset are written, "swap" between the two renames.
+KILLED_AT = """
+import os, sys, time
+from preprocessing import build_dataset, processed_data
+
+def stop_here():
+    print("stopped", flush=True)
+    time.sleep(120)
+
+point, arguments = sys.argv[1], sys.argv[2:]
+if point == "writing":
+    write, calls = processed_data.NpyWriter.write, []
+    def write_then_stop(writer, chunk):
+        calls.append(writer.path.name)
+        write(writer, chunk)
+        if len(calls) == 20:
+            stop_here()
+    processed_data.NpyWriter.write = write_then_stop
+else:
+    rename = os.rename
+    def rename_then_stop(source, target):
+        rename(source, target)
+        if ".old-" in str(target):
+            stop_here()
+    os.rename = rename_then_stop
+build_dataset.main(arguments)
+"""
+
+
+def kill_minus_9_at(point, raw_dir, *arguments):
+    child = subprocess.Popen([sys.executable, "-c", KILLED_AT, point, *TINY, f"raw_dir={raw_dir}",
+                              f"processed_dir={raw_dir.parent / 'processed'}", *arguments],
+                             cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in child.stdout:
+            if line == "stopped\n":
+                break
+        else:
+            pytest.fail(f"the build ended before it reached {point!r}")
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+
+
+def test_a_kill_minus_9_while_writing_leaves_the_previous_dataset_usable(raw_dir, capsys):
+    processed, _ = build(raw_dir, capsys)
+    before = snapshot(processed)
+    kill_minus_9_at("writing", raw_dir, "max_len=5")
+    assert snapshot(processed) == before
+    assert load_meta(processed)["max_len"] == 3 and len(load_split(processed, "train")["user"]) == 3
+    assert len(leftovers(raw_dir)) == 1 and leftovers(raw_dir)[0].startswith(".processed.building-")
+    assert build(raw_dir, capsys) == (processed, False), "the previous dataset is still up to date"
+    assert leftovers(raw_dir) == [] and snapshot(processed) == before
+
+
+def test_a_kill_minus_9_between_the_two_renames_puts_the_previous_dataset_back(raw_dir, capsys):
+    processed, _ = build(raw_dir, capsys)
+    before = snapshot(processed)
+    kill_minus_9_at("swap", raw_dir, "max_len=5")
+    assert not processed.exists() and sorted(name.split("-")[0] for name in leftovers(raw_dir)) == [
+        ".processed.building", ".processed.old"]
+    assert build(raw_dir, capsys) == (processed, False), "the dataset put back is reused"
+    assert leftovers(raw_dir) == [] and snapshot(processed) == before
+
+
 def dead_pid():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
 
 
-def test_leftovers_of_a_killed_build_are_cleared_and_a_dataset_caught_mid_swap_is_restored(raw_dir, capsys):
+def look_alikes(parent):
+    """Folders a user might keep beside processed/ whose names resemble the build's temporary ones."""
+    made, pid = {}, dead_pid()
+    names = [".processed.backup-20240101", ".processed.old-20240101", ".processed.old-" + "9" * 20,
+             f".processed.building-{pid}", f".processed.building-{pid}-0123456789abcdef",
+             f".processed.old-{pid}-0123456789abcdef", f".processed.old-{pid}-fedcba9876543210"]
+    for number, name in enumerate(names):
+        folder = parent / name
+        (folder / "test").mkdir(parents=True)
+        (folder / "test" / "keep.py").write_bytes(b"mine %d\n" % number)
+        made[name] = folder
+    # a marker of another folder's token, and one that is not the pipeline's at all
+    (made[f".processed.old-{pid}-0123456789abcdef"] / ".dataset-folder.json").write_text(json.dumps(
+        {"signature": "purchase-prediction processed dataset", "token": "0000000000000000", "files": []}))
+    (made[f".processed.old-{pid}-fedcba9876543210"] / ".dataset-folder.json").write_text(
+        json.dumps({"token": "fedcba9876543210", "files": ["test/keep.py"]}))
+    return {name: snapshot(folder) for name, folder in made.items()}
+
+
+def test_look_alike_folders_beside_processed_are_left_byte_for_byte(raw_dir, capsys):
+    before = look_alikes(raw_dir.parent)
+    processed, built = build(raw_dir, capsys)
+    assert built and load_meta(processed)["max_len"] == 3
+    build(raw_dir, capsys, "max_len=4")
+    assert {name: snapshot(raw_dir.parent / name) for name in before} == before
+    assert set(leftovers(raw_dir)) == set(before)
+
+
+@pytest.mark.parametrize("inside", ["test/keep.py", "notes.txt", "vocab/extra/x.npy"])
+def test_a_file_added_to_a_dataset_is_never_deleted(raw_dir, capsys, inside):
     processed, _ = build(raw_dir, capsys)
-    pid = dead_pid()
-    (raw_dir.parent / f".processed.building-{pid}").mkdir()
-    processed.rename(raw_dir.parent / f".processed.old-{pid}")
-    assert build(raw_dir, capsys) == (processed, False), "the dataset put back is reused"
-    assert leftovers(raw_dir) == []
+    added = processed / inside
+    added.parent.mkdir(parents=True, exist_ok=True)
+    added.write_text("mine")
+    before = snapshot(processed)
+    with pytest.raises(PipelineError, match=f"holds 1 paths that this program did not write \\({inside}\\)"):
+        ensure_dataset(settings(raw_dir, "max_len=4"))
+    assert snapshot(processed) == before and leftovers(raw_dir) == []
+
+
+def test_a_folder_it_did_not_write_is_never_replaced(raw_dir):
+    processed = raw_dir.parent / "processed"
+    (processed / "test").mkdir(parents=True)
+    (processed / "test" / "keep.py").write_text("hi\n")
+    with pytest.raises(PipelineError, match="holds files that this program did not write .*test/keep.py"):
+        ensure_dataset(settings(raw_dir))
+    assert snapshot(processed) == {"test": None, "test/keep.py": b"hi\n"} and leftovers(raw_dir) == []
+
+
+def test_an_empty_processed_folder_is_filled(raw_dir, capsys):
+    (raw_dir.parent / "processed").mkdir()
+    processed, built = build(raw_dir, capsys)
+    assert built and load_meta(processed)["max_len"] == 3 and leftovers(raw_dir) == []
 
 
 def test_an_incomplete_dataset_is_rebuilt(raw_dir, capsys):
     processed, _ = build(raw_dir, capsys)
     (processed / "dev" / "hist_item.npy").unlink()
     assert build(raw_dir, capsys)[1]
-
-
-def test_a_processed_dir_holding_other_files_is_never_replaced(raw_dir, capsys):
-    processed = raw_dir.parent / "processed"
-    processed.mkdir()
-    (processed / "notes.txt").write_text("mine")
-    with pytest.raises(PipelineError, match="holds files that are not a processed dataset \\(notes.txt\\)"):
-        ensure_dataset(settings(raw_dir))
-    assert (processed / "notes.txt").read_text() == "mine"
 
 
 def test_bad_settings_are_rejected_before_reading_anything(raw_dir):
