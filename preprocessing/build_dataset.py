@@ -21,7 +21,7 @@ import numpy as np
 
 import configurator
 from errors import run_cli
-from preprocessing import dataset_folder, item2vec, processed_data, settings, side_features
+from preprocessing import dataset_folder, item2vec, pair_features, processed_data, settings, side_features
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, SPLITS, NpyWriter
@@ -60,27 +60,24 @@ def raw_fingerprint(raw_dir):
     return digest.hexdigest()
 
 
-def features(max_len, dense_columns):
-    """meta.json["features"]: what the models are built from."""
-    sparse = [("item", "target"), ("cate", "target"), ("brand", "item"), ("shop", "item"), ("vendor", "item")]
-    sparse += [(name, "user") for name in USER_SIDE]
-    described = [{"name": name, "kind": "sparse", "vocab": name, "group": group} for name, group in sparse]
-    described += [{"name": f"hist_{name}", "kind": "sequence", "vocab": name, "max_len": max_len, "target": target}
-                  for name, target in (("item", "item"), ("cate", "cate"), ("action", None))]
-    described.append({"name": "dense", "kind": "dense", "dim": len(dense_columns), "columns": list(dense_columns)})
-    return described
+def _column_statistics(tables):
+    """(mean, std) float64 [D] over the rows of the tables; a constant column gets std 1."""
+    rows = np.concatenate(tables).astype(np.float64)
+    std = rows.std(axis=0)
+    return rows.mean(axis=0), np.where(std > 1e-12, std, 1.0)
 
 
 def _rows_of(samples, rows):
     return len(samples) if rows is None else len(rows)
 
 
-def _write_split(folder, members, encoded, timeline, dense_tables, max_len):
+def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len):
     """Writes the arrays of one split, chunk by chunk; returns its meta.json["splits"] entry."""
     folder.mkdir()
     total = sum(_rows_of(s, rows) for s, rows in members)
     shapes = {name: ((total,), np.int32) for name in ID_ARRAYS}
     shapes["dense"] = ((total, len(side_features.DENSE_COLUMNS)), np.float32)
+    shapes["pair"] = ((total, len(pair_features.COLUMNS)), np.float32)
     shapes.update({name: ((total, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
     shapes.update({name: ((total,), np.float32) for name in processed_data.LABEL_ARRAYS})
     writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape) for name, (shape, dtype) in shapes.items()}
@@ -96,6 +93,7 @@ def _write_split(folder, members, encoded, timeline, dense_tables, max_len):
                 columns = dict(zip(processed_data.SEQUENCE_ARRAYS, sample_sequences(
                     timeline, encoded.item_side["cate"], user, samples.seq_end[pick], max_len)))
                 columns.update({"user": user, "item": item, "dense": dense_tables[samples.window.index][item],
+                                "pair": pair_tables[samples.window.index][pick],
                                 "label_buy": samples.label_buy[pick],
                                 "label_interact": samples.label_interact[pick]})
                 columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
@@ -155,11 +153,18 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
             [(tables[s.window.index], s.item) for s, _ in parts["train"]])
         dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
 
+    with stage("user-item pair features"):
+        item_cate = encoded.item_side["cate"]
+        pairs = {s.window.index: pair_features.pair_table(log, timeline, s, item_cate, item_vocab,
+                                                          encoded.vocabs["cate"].size) for s in samples}
+        pair_mean, pair_std = _column_statistics([pairs[s.window.index] for s, _ in parts["train"]])
+        pair_tables = {index: ((table - pair_mean) / pair_std).astype(np.float32) for index, table in pairs.items()}
+
     split_meta = {}
     for split in SPLITS:
         with stage(f"write {split}"):
             split_meta[split] = _write_split(out_dir / split, parts[split], encoded, timeline,
-                                             dense_tables, cfg.max_len)
+                                             dense_tables, pair_tables, cfg.max_len)
     if training:
         began = time.perf_counter()
         seconds = training.wait()
@@ -171,10 +176,14 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
     for name, vocab in encoded.vocabs.items():
         np.save(vocab_dir / f"{name}.npy", vocab.raw_values(), allow_pickle=False)
     counts = {s.window.index: len(s) for s in samples}
+    vocab_sizes = {**{name: encoded.vocabs[name].size for name in ID_ARRAYS}, "action": ACTION_VOCAB}
+    for name in processed_data.left_out_features(vocab_sizes):
+        progress(f"feature {name!r} left out: the log has no known value of it")
     meta = {
         "format_version": processed_data.FORMAT_VERSION,
-        "features": features(cfg.max_len, side_features.DENSE_COLUMNS),
-        "vocab_sizes": {**{name: encoded.vocabs[name].size for name in ID_ARRAYS}, "action": ACTION_VOCAB},
+        "features": processed_data.describe_features(
+            cfg.max_len, {"dense": side_features.DENSE_COLUMNS, "pair": pair_features.COLUMNS}, vocab_sizes),
+        "vocab_sizes": vocab_sizes,
         "target_action": ORDER,
         "embed_dim": cfg.embed_dim,
         "max_len": cfg.max_len,
@@ -182,6 +191,7 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         "windows": [{**w.describe(), "samples": counts.get(w.index)} for w in windows],
         "splits": split_meta,
         "dense": {"columns": list(side_features.DENSE_COLUMNS), "mean": mean.tolist(), "std": std.tolist()},
+        "pair": {"columns": list(pair_features.COLUMNS), "mean": pair_mean.tolist(), "std": pair_std.tolist()},
         "settings": settings.used(cfg),
         **raw_info,
         "item2vec": item2vec.FILE if cfg.use_item2vec else None,
