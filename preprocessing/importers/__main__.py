@@ -16,7 +16,7 @@ from preprocessing.importers import FORMATS
 from preprocessing.importers.log_writer import ImportedLog
 
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
-COMMON = {"raw_dir": str(PROJECT / configurator.defaults()["raw_dir"]), "chunk_mb": 64}
+COMMON = {"raw_dir": str(PROJECT / configurator.defaults()["raw_dir"]), "chunk_mb": 32.0}
 SOURCE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2")
 SETTING = re.compile(r"^[A-Za-z_]\w*=")
 

@@ -57,6 +57,8 @@ def classify(paths, layouts, skipped=()):
     found = {name: [] for name in layouts}
     for path in paths:
         header = set(first_row(path, detect_encoding(path)))
+        if not header:
+            raise SourceError(f"{path}: the file is empty")
         name = next((n for n, needed in layouts.items() if set(needed) <= header), None)
         if name is not None:
             found[name].append(path)
@@ -99,12 +101,14 @@ class CsvStream:
                                  column_names=None if self.header is True else self.columns,
                                  skip_rows=1 if self.header == "skip" else 0)
         parse = pacsv.ParseOptions(invalid_row_handler=self._malformed)
-        convert = pacsv.ConvertOptions(include_columns=self.columns, column_types=types)
+        convert = pacsv.ConvertOptions(include_columns=self.columns, column_types=types, strings_can_be_null=True)
         try:
             return pacsv.open_csv(str(self.path), read_options=read, parse_options=parse, convert_options=convert)
         except pa.ArrowInvalid as err:
             if "Empty CSV file" in str(err):
                 raise SourceError(f"{self.path}: the file is empty") from None
+            if "conversion error" in str(err):
+                self._locate_unconvertible()
             raise self._unreadable(err) from None
 
     def _malformed(self, row):
@@ -204,7 +208,7 @@ def text_times(stream, values, column):
     takes the rows that format misses (dates only, fractions of a second); the rest are rejected."""
     parsed = pc.strptime(values, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
     missed = pc.and_(parsed.is_null(), values.is_valid()).to_numpy(zero_copy_only=False)
-    seconds = plain(parsed.cast(pa.int64()))
+    seconds = np.array(plain(parsed.cast(pa.int64())))
     if missed.any():
         texts = values.filter(pa.array(missed)).to_pandas()
         retried = pd.to_datetime(texts, format="ISO8601", errors="coerce")

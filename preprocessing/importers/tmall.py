@@ -88,12 +88,13 @@ def first_row(path, encoding):
 
 def _dates(year, month, day):
     """int64 seconds of midnight of each (month, day) of year, and where the pair is no date."""
-    starts = np.arange(f"{year}-01", f"{year + 1}-01", dtype="datetime64[M]")
-    lengths = (np.append(starts[1:], np.datetime64(f"{year + 1}-01")) - starts).astype("timedelta64[D]").astype(np.int64)
+    months = np.arange(f"{year}-01", f"{year + 1}-01", dtype="datetime64[M]")
+    starts = months.astype("datetime64[D]")
+    lengths = ((months + 1).astype("datetime64[D]") - starts).astype(np.int64)
     bad = (month < 1) | (month > 12)
     index = np.where(bad, 1, month) - 1
     bad |= (day < 1) | (day > lengths[index])
-    midnight = starts.astype("datetime64[D]")[index] + np.where(bad, 1, day) - 1
+    midnight = starts[index] + np.where(bad, 1, day) - 1
     return midnight.astype("datetime64[s]").astype(np.int64), bad
 
 
