@@ -23,7 +23,18 @@ the structure the models are meant to find:
 Calibration on the original's windows (5-day interaction range, next 5 days as label range):
 about 15% of the distinct (user, item) pairs of an interaction range act again in the label range,
 and about 1% order. The same settings always give the same tables.
+
+Beside the tables it writes the oracle, demo_oracle.parquet: for every pair the simulation knows at
+the start of the newest label range (the last window_days days), and every pair acting in the
+window_days before it, the chance of an order and of any action in that range given the whole
+latent state at its start, estimated by re-simulating the range ORACLE_REPEATS times on random
+streams of their own, so the log itself is the same with or without it. It is the ceiling a model
+of the log can reach (preprocessing.demo_oracle reads it for a processed split). The marker demo.json
+records the settings, the oracle's label range and the digest of every file written: the generator
+replaces a folder only when the marker vouches for all of its contents, or the folder is empty.
 """
+import dataclasses
+import hashlib
 import json
 import os
 import pathlib
@@ -40,7 +51,9 @@ import errors
 from preprocessing import raw_data
 
 DEMO_FILES = ("actions.parquet", "items.parquet", "users.parquet")
-MARKER = "demo.json"  # settings of the generated set; marks raw_dir as holding replaceable demo data
+ORACLE_FILE = "demo_oracle.parquet"  # each pair's true chances in the newest label range (preprocessing.demo_oracle)
+MARKER = "demo.json"  # settings, oracle range and file digests; marks raw_dir as replaceable demo data
+GENERATOR = "preprocessing.make_demo_data"  # the marker's signature, with the digests of the files written
 
 # ---- catalogue
 CATEGORY_ZIPF = 1.0  # category popularity ~ rank^-a
@@ -91,16 +104,47 @@ SHOP_SCORE_SPREAD = 0.45  # standard deviation of shop scores
 WEEKDAY_ACTIVITY = np.array([1.0, 0.95, 0.95, 1.0, 1.1, 1.2, 1.15])  # Monday..Sunday
 HOURS = np.array([1, 1, 1, 1, 1, 2, 3, 5, 6, 6, 7, 7, 7, 6, 6, 6, 6, 7, 8, 10, 11, 11, 8, 4], float)  # by hour of day
 SECONDS_BETWEEN = 70.0  # mean seconds between the actions of one visit
+# ---- oracle
+ORACLE_REPEATS = 32  # re-simulations of the label range averaged into the oracle
+ORACLE_STREAM = 1  # the re-simulations' random streams are seeded by (demo_seed, this, repeat)
 
 
 def generate(cfg):
     """(actions, items, users) DataFrames of the raw-data contract, deterministic for cfg's demo_* settings."""
+    return _generate(cfg, oracle_days=0)[0]
+
+
+def generate_with_oracle(cfg, repeats=ORACLE_REPEATS, stream=ORACLE_STREAM):
+    """The tables of generate(cfg), identical to them, and the oracle of the last cfg.window_days days
+    (the newest label range): a DataFrame of raw user_log_acct, item_sku_id and the chances p_buy and
+    p_interact that the pair orders / acts in that range, given the simulation's latent state at its
+    start, with its description {"label": [first day, last day], "window_days", "repeats"}; (None, None)
+    when the log is shorter than two ranges. repeats: re-simulations averaged; stream: picks their
+    random streams (another stream gives an independent oracle)."""
+    return _generate(cfg, cfg.window_days, repeats, stream)
+
+
+def _generate(cfg, oracle_days, repeats=0, stream=ORACLE_STREAM):
     n_users, n_items, n_categories, start, n_days = _sizes(cfg)
     rng = np.random.default_rng(cfg.demo_seed)
     items = _catalogue(rng, n_items, n_categories)
     users = _people(rng, n_users)
-    log = _simulate(rng, items, users, n_days, start.day_of_week)
-    return _tables(rng, items, users, log, start)
+    label_day = n_days - oracle_days if 0 < oracle_days and 2 * oracle_days <= n_days else None
+    log, snapshot = _simulate(rng, items, users, n_days, start.day_of_week, label_day)
+    user_ids = _ids(rng, n_users, 10)
+    item_ids = _ids(rng, n_items, 10)
+    tables = _tables(rng, items, users, log, start, user_ids, item_ids)
+    if label_day is None:
+        return tables, None, None
+    user, item, seconds, _ = log
+    acted = (seconds >= (label_day - oracle_days) * 86400) & (seconds < label_day * 86400)
+    keys, p_buy, p_interact = _oracle(items, users, snapshot, label_day, n_days, start.day_of_week,
+                                      user[acted] * n_items + item[acted], [cfg.demo_seed, stream], repeats)
+    oracle = pd.DataFrame({"user_log_acct": user_ids[keys // n_items], "item_sku_id": item_ids[keys % n_items],
+                           "p_buy": p_buy, "p_interact": p_interact})
+    label = [start + pd.Timedelta(days=label_day), start + pd.Timedelta(days=n_days - 1)]
+    return tables, oracle, {"label": [f"{day:%Y-%m-%d}" for day in label], "window_days": oracle_days,
+                            "repeats": repeats}
 
 
 def _sizes(cfg):
@@ -168,10 +212,13 @@ def _catalogue(rng, n_items, n_categories):
     shop_score = np.clip(rng.normal(SHOP_SCORE_MEAN, SHOP_SCORE_SPREAD, n_shops), 5.0, 10.0).round(2)
     quality = rng.lognormal(0.0, QUALITY_SPREAD, n_items)
     conversion = quality * np.exp(SHOP_EFFECT * (shop_score[shop] - SHOP_SCORE_MEAN))
+    by_category, by_brand = _cumulative(category, popularity), _cumulative(brand, popularity)
     return {
         "category": category, "brand": brand, "shop": shop, "vendor": vendor_of_shop[shop],
         "shop_score": shop_score[shop], "conversion": conversion, "category_weight": category_weight,
-        "by_category": _cumulative(category, popularity), "by_brand": _cumulative(brand, popularity),
+        "by_category": by_category, "by_brand": by_brand,
+        # an item's chance to be _pick-ed within its category, and within its brand
+        "category_share": np.diff(by_category, prepend=0.0), "brand_share": np.diff(by_brand, prepend=0.0),
         "n_brands": brand.max() + 1, "n_shops": n_shops, "n_vendors": n_vendors,
     }
 
@@ -212,78 +259,160 @@ def _relation(items, slots, users_of, items_of):
             (match & (brand[users_of] == items["brand"][items_of][:, None])).any(1), match)
 
 
-def _simulate(rng, items, users, n_days, first_weekday):
-    """(user, item, second since the start, action type) arrays of the whole log."""
+@dataclasses.dataclass
+class _State:
+    """The latent state of the simulation between two days."""
+    slots: tuple  # category, preferred brand, weight, mission flag: [users, SLOTS] each
+    done: np.ndarray  # [users, SLOTS]: the slot's mission ended with an order
+    intent: np.ndarray  # [users, SLOTS]: decayed count of recent visits in each slot's category
+    pair_user: np.ndarray  # the (user, item) pairs seen and not yet forgotten; a pair may be seen twice
+    pair_item: np.ndarray
+    pair_stage: np.ndarray  # 0 browsed, 1 followed or carted, 2 ordered
+    pair_last: np.ndarray  # day of the last visit
+    comments: tuple  # user, item, due day of the comments still to come
+
+    def copy(self):
+        return _State(tuple(a.copy() for a in self.slots), self.done.copy(), self.intent.copy(),
+                      self.pair_user.copy(), self.pair_item.copy(), self.pair_stage.copy(), self.pair_last.copy(),
+                      tuple(a.copy() for a in self.comments))
+
+
+@dataclasses.dataclass
+class _Visits:
+    """One day's visits: the known pairs of the active users with their revisit chances, and every
+    visited pair (revisits first, then the new pairs) with its affinity and slot matches."""
+    active: np.ndarray  # bool [users]: who came
+    known: np.ndarray  # indices of the state's pairs whose user is active
+    chance: np.ndarray  # revisit chance of each of them
+    known_relation: tuple  # _relation of each of them
+    revisited: np.ndarray  # bool [known]
+    visits: np.ndarray  # indices of the visited pairs, in the state's pair arrays after the new pairs
+    user: np.ndarray
+    item: np.ndarray
+    stage: np.ndarray  # the pair's stage before the visit
+    affinity: np.ndarray
+    match: np.ndarray  # [visits, SLOTS]
+
+
+def _start_state(rng, items, users):
     n_users = len(users["propensity"])
     flat = _new_slots(rng, items, np.repeat(users["propensity"], SLOTS))
-    slots = tuple(a.reshape(n_users, SLOTS) for a in flat)  # category, brand, weight, mission
-    done = np.zeros((n_users, SLOTS), bool)
-    intent = np.zeros((n_users, SLOTS))  # decayed count of recent visits in each slot's category
-    pair_user = np.empty(0, np.int64)
-    pair_item = np.empty(0, np.int64)
-    pair_stage = np.empty(0, np.int8)  # 0 browsed, 1 followed or carted, 2 ordered
-    pair_last = np.empty(0, np.int64)
-    comments = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))  # user, item, due day
+    empty = np.empty(0, np.int64)
+    return _State(slots=tuple(a.reshape(n_users, SLOTS) for a in flat), done=np.zeros((n_users, SLOTS), bool),
+                  intent=np.zeros((n_users, SLOTS)), pair_user=empty, pair_item=empty,
+                  pair_stage=np.empty(0, np.int8), pair_last=empty, comments=(empty, empty, empty))
+
+
+def _drift(rng, items, users, state):
+    """The start of a day: slots move to new categories, intent decays."""
+    move = rng.random(state.done.shape) < np.where(state.done, DONE_DRIFT, DRIFT)
+    rows, cols = np.nonzero(move)
+    for array, fresh in zip(state.slots, _new_slots(rng, items, users["propensity"][rows])):
+        array[rows, cols] = fresh
+    state.done[rows, cols] = False
+    state.intent[rows, cols] = 0.0
+    state.intent *= INTENT_KEEP
+
+
+def _activity(users, day, first_weekday):
+    """Each user's chance to come on the day."""
+    return users["activity"] * WEEKDAY_ACTIVITY[(first_weekday + day) % 7]
+
+
+def _revisit_chance(items, state, pairs, day):
+    """Chance that each of the state's pairs (indices) is revisited on the day if its user comes, and
+    the pairs' _relation."""
+    user = state.pair_user[pairs]
+    relation = _relation(items, state.slots, user, state.pair_item[pairs])
+    in_interest, mission, _, match = relation
+    # Shopping a category brings the user back to the items of it seen before (comparing them).
+    recent = _saturated((state.intent[user] * match).max(1))
+    return (REVISIT * np.exp(-(day - state.pair_last[pairs]) / REVISIT_DECAY_DAYS)
+            * np.where(in_interest, REVISIT_INTENT_BASE + REVISIT_PER_VISIT * recent, OUT_OF_INTEREST)
+            * np.where(mission, MISSION_REVISIT, 1.0)
+            * STAGE_REVISIT[state.pair_stage[pairs]]), relation
+
+
+def _affinity(items, users, user, item, relation, intent_rows):
+    """How readily a visit of each (user, item) turns into a cart and an order, given the user's
+    intent in each slot (rows of intent, this day's visits included)."""
+    in_interest, mission, brand_match, match = relation
+    recent = _saturated((intent_rows * match).max(1))
+    return (users["propensity"][user] * items["conversion"][item] * np.where(brand_match, BRAND_MATCH, 1.0)
+            * (INTENT_BASE + INTENT_PER_VISIT * recent)
+            * np.where(mission, MISSION_AFFINITY, np.where(in_interest, INTEREST_AFFINITY, STRAY_AFFINITY)))
+
+
+def _visit(rng, items, users, state, day, first_weekday):
+    """Who comes, which known pairs they revisit, which items they newly look at; adds the new pairs
+    and the visits' intent to the state."""
+    active = rng.random(len(users["propensity"])) < _activity(users, day, first_weekday)
+    known = np.flatnonzero(active[state.pair_user])
+    chance, known_relation = _revisit_chance(items, state, known, day)
+    revisited = rng.random(len(known)) < chance
+
+    new_user, new_item = _new_pairs(rng, items, state.slots, np.flatnonzero(active))
+    first_new = len(state.pair_user)
+    state.pair_user = np.r_[state.pair_user, new_user]
+    state.pair_item = np.r_[state.pair_item, new_item]
+    state.pair_stage = np.r_[state.pair_stage, np.zeros(len(new_user), np.int8)]
+    state.pair_last = np.r_[state.pair_last, np.full(len(new_user), day)]
+    visits = np.r_[known[revisited], np.arange(first_new, len(state.pair_user))]
+
+    vu, vi = state.pair_user[visits], state.pair_item[visits]
+    relation = _relation(items, state.slots, vu, vi)
+    # Buying intent builds up with visits to the category, so the history says which targets convert.
+    visit_rows, visit_slots = np.nonzero(relation[3])
+    np.add.at(state.intent, (vu[visit_rows], visit_slots), 1.0)
+    affinity = _affinity(items, users, vu, vi, relation, state.intent[vu])
+    return _Visits(active, known, chance, known_relation, revisited, visits, vu, vi, state.pair_stage[visits], affinity, relation[3])
+
+
+def _outcomes(rng, state, visits, day):
+    """Carts, orders and the comments they schedule; returns (cart, order) of the visits and the
+    (user, item) of the comments due on the day, which leave the state."""
+    vu, vi, stage, affinity = visits.user, visits.item, visits.stage, visits.affinity
+    cart = (stage == 0) & (rng.random(len(vu)) < CART * affinity)
+    order = (((stage == 1) & (rng.random(len(vu)) < ORDER_AFTER_CART * affinity))
+             | (cart & (rng.random(len(vu)) < ORDER_SAME_VISIT * affinity)))
+    state.pair_stage[visits.visits] = np.where(order, 2, np.where(cart, 1, stage))
+    state.pair_last[visits.visits] = day
+    # An order ends the buying missions of its category.
+    ordered_rows, ordered_slots = np.nonzero(visits.match[order] & state.slots[3][vu[order]])
+    state.done[vu[order][ordered_rows], ordered_slots] = True
+    state.slots[3][vu[order][ordered_rows], ordered_slots] = False
+
+    commented = order & (rng.random(len(vu)) < COMMENT)
+    due = day + rng.geometric(COMMENT_LAG, int(commented.sum()))
+    comments = tuple(np.r_[old, new] for old, new in zip(state.comments, (vu[commented], vi[commented], due)))
+    today = comments[2] == day
+    state.comments = tuple(a[~today] for a in comments)
+    return cart, order, (comments[0][today], comments[1][today])
+
+
+def _forget(state, day):
+    """Pairs idle for MAX_IDLE_DAYS leave the state."""
+    keep = day - state.pair_last < MAX_IDLE_DAYS
+    state.pair_user, state.pair_item, state.pair_stage, state.pair_last = (
+        a[keep] for a in (state.pair_user, state.pair_item, state.pair_stage, state.pair_last))
+
+
+def _simulate(rng, items, users, n_days, first_weekday, snapshot_day=None):
+    """(user, item, second since the start, action type) arrays of the whole log, and a copy of the
+    state at the start of snapshot_day (None without one)."""
+    state = _start_state(rng, items, users)
     log = []
+    snapshot = None
     for day in range(n_days):
-        move = rng.random((n_users, SLOTS)) < np.where(done, DONE_DRIFT, DRIFT)
-        rows, cols = np.nonzero(move)
-        for array, fresh in zip(slots, _new_slots(rng, items, users["propensity"][rows])):
-            array[rows, cols] = fresh
-        done[rows, cols] = False
-        intent[rows, cols] = 0.0
-        intent *= INTENT_KEEP
-
-        active = rng.random(n_users) < users["activity"] * WEEKDAY_ACTIVITY[(first_weekday + day) % 7]
-        known = np.flatnonzero(active[pair_user])
-        in_interest, mission, _, match = _relation(items, slots, pair_user[known], pair_item[known])
-        # Shopping a category brings the user back to the items of it seen before (comparing them).
-        recent = _saturated((intent[pair_user[known]] * match).max(1))
-        chance = (REVISIT * np.exp(-(day - pair_last[known]) / REVISIT_DECAY_DAYS)
-                  * np.where(in_interest, REVISIT_INTENT_BASE + REVISIT_PER_VISIT * recent, OUT_OF_INTEREST)
-                  * np.where(mission, MISSION_REVISIT, 1.0)
-                  * STAGE_REVISIT[pair_stage[known]])
-        revisits = known[rng.random(len(known)) < chance]
-
-        new_user, new_item = _new_pairs(rng, items, slots, np.flatnonzero(active))
-        first_new = len(pair_user)
-        pair_user = np.r_[pair_user, new_user]
-        pair_item = np.r_[pair_item, new_item]
-        pair_stage = np.r_[pair_stage, np.zeros(len(new_user), np.int8)]
-        pair_last = np.r_[pair_last, np.full(len(new_user), day)]
-        visits = np.r_[revisits, np.arange(first_new, len(pair_user))]
-
-        vu, vi = pair_user[visits], pair_item[visits]
-        in_interest, mission, brand_match, match = _relation(items, slots, vu, vi)
-        # Buying intent builds up with visits to the category, so the history says which targets convert.
-        visit_rows, visit_slots = np.nonzero(match)
-        np.add.at(intent, (vu[visit_rows], visit_slots), 1.0)
-        recent = _saturated((intent[vu] * match).max(1))
-        affinity = (users["propensity"][vu] * items["conversion"][vi] * np.where(brand_match, BRAND_MATCH, 1.0)
-                    * (INTENT_BASE + INTENT_PER_VISIT * recent)
-                    * np.where(mission, MISSION_AFFINITY, np.where(in_interest, INTEREST_AFFINITY, STRAY_AFFINITY)))
-        stage = pair_stage[visits]
-        cart = (stage == 0) & (rng.random(len(visits)) < CART * affinity)
-        order = (((stage == 1) & (rng.random(len(visits)) < ORDER_AFTER_CART * affinity))
-                 | (cart & (rng.random(len(visits)) < ORDER_SAME_VISIT * affinity)))
-        pair_stage[visits] = np.where(order, 2, np.where(cart, 1, stage))
-        pair_last[visits] = day
-        # An order ends the buying missions of its category.
-        ordered_rows, ordered_slots = np.nonzero(match[order] & slots[3][vu[order]])
-        done[vu[order][ordered_rows], ordered_slots] = True
-        slots[3][vu[order][ordered_rows], ordered_slots] = False
-
-        commented = order & (rng.random(len(visits)) < COMMENT)
-        due = day + rng.geometric(COMMENT_LAG, int(commented.sum()))
-        comments = tuple(np.r_[old, new] for old, new in zip(comments, (vu[commented], vi[commented], due)))
-        today = comments[2] == day
-        log.append(_visit_actions(rng, day, vu, vi, cart, order))
-        log.append(_comment_actions(rng, day, comments[0][today], comments[1][today]))
-        comments = tuple(a[~today] for a in comments)
-
-        keep = day - pair_last < MAX_IDLE_DAYS
-        pair_user, pair_item, pair_stage, pair_last = (a[keep] for a in (pair_user, pair_item, pair_stage, pair_last))
-    return tuple(np.concatenate(parts) for parts in zip(*log))
+        if day == snapshot_day:
+            snapshot = state.copy()
+        _drift(rng, items, users, state)
+        visits = _visit(rng, items, users, state, day, first_weekday)
+        cart, order, commented = _outcomes(rng, state, visits, day)
+        log.append(_visit_actions(rng, day, visits.user, visits.item, cart, order))
+        log.append(_comment_actions(rng, day, *commented))
+        _forget(state, day)
+    return tuple(np.concatenate(parts) for parts in zip(*log)), snapshot
 
 
 def _saturated(visits):
@@ -302,6 +431,101 @@ def _new_pairs(rng, items, slots, active_users):
     item = _pick(rng, items["by_category"], category[users_of, slot])
     item[by_brand] = _pick(rng, items["by_brand"], brand[users_of[by_brand], slot[by_brand]])
     return users_of, item
+
+
+def _oracle(items, users, state, label_day, n_days, first_weekday, window_pairs, seed, repeats):
+    """Monte Carlo estimate, from the state at the start of label_day, of each pair's chance to get an
+    order (p_buy) and any action (p_interact) on days label_day..n_days-1: the pairs the state knows,
+    those with a comment to come and window_pairs (user * items + item codes). Each repeat re-simulates
+    those days with a random stream of its own (seed + repeat), never the log's. Instead of counting
+    sampled events it adds, each day until the pair's first event, the event's chance given everything
+    drawn so far: unbiased, since that chance is the event's expectation on that day, and much less
+    noisy. (1 - prod(1 - chance) over the days would be biased here, because an order changes the
+    pair's stage and so its later chances.) Returns the sorted codes and the two chances."""
+    n_items = len(items["category"])
+    keys = np.unique(np.r_[state.pair_user * n_items + state.pair_item,
+                           state.comments[0] * n_items + state.comments[1], window_pairs])
+    p_buy, p_interact = np.zeros(len(keys)), np.zeros(len(keys))
+    for repeat in range(repeats):
+        rng = np.random.default_rng([*seed, repeat])
+        run = state.copy()
+        bought, acted = np.zeros(len(keys), bool), np.zeros(len(keys), bool)
+        for day in range(label_day, n_days):
+            _drift(rng, items, users, run)
+            visits = _visit(rng, items, users, run, day, first_weekday)
+            act, order = _day_chances(items, users, run, visits, keys, day)
+            p_interact += np.where(acted, 0.0, act)
+            p_buy += np.where(bought, 0.0, order)
+            _, order, commented = _outcomes(rng, run, visits, day)
+            for events, user, item in ((acted, visits.user, visits.item), (acted, *commented),
+                                       (bought, visits.user[order], visits.item[order])):
+                index, found = _key_index(keys, user * n_items + item)
+                events[index[found]] = True
+            _forget(run, day)
+    # a comment due in the range is an action for certain
+    due = _key_index(keys, state.comments[0] * n_items + state.comments[1])[0][state.comments[2] < n_days]
+    p_interact[due] = repeats
+    return keys, np.clip(p_buy / max(repeats, 1), 0.0, 1.0), np.clip(p_interact / max(repeats, 1), 0.0, 1.0)
+
+
+def _key_index(keys, codes):
+    """Position of each code in the sorted keys, and whether it is there."""
+    index = np.minimum(np.searchsorted(keys, codes), max(len(keys) - 1, 0))
+    return index, keys[index] == codes if len(keys) else np.zeros(len(codes), bool)
+
+
+def _none_of(n_keys, at, chance):
+    """Per key, the chance that none of the independent events at those key positions happens."""
+    with np.errstate(divide="ignore"):
+        return np.exp(np.bincount(at, np.log1p(-np.minimum(chance, 1.0)), minlength=n_keys))
+
+
+def _day_chances(items, users, state, visits, keys, day):
+    """Chances that each key's pair acts, and orders, on the day, given who came, the state before the
+    visits, and for orders every other draw of the day. Acting: a revisit of one of the pair's entries,
+    a new pick of its item, or a comment due. Ordering: a known entry by its revisit chance times its
+    order chance on a visit (its own visit counted in the intent), a new pair by its order chance."""
+    n_items = len(items["category"])
+    user, item = state.pair_user[visits.known], state.pair_item[visits.known]
+    index, found = _key_index(keys, user * n_items + item)
+    at, user, item, chance = index[found], user[found], item[found], np.minimum(visits.chance[found], 1.0)
+    none = _none_of(len(keys), at, chance)
+    key_user, key_item = keys // n_items, keys % n_items
+    came = visits.active[key_user]
+    none[came] *= 1.0 - _new_pick_chance(items, state.slots, key_user[came], key_item[came])
+    act = np.where(came, 1.0 - none, 0.0)
+    due, found_due = _key_index(keys, state.comments[0] * n_items + state.comments[1])
+    act[due[found_due & (state.comments[2] == day)]] = 1.0
+
+    relation = tuple(a[found] for a in visits.known_relation)
+    intent = state.intent[user] + relation[3] * ~visits.revisited[found][:, None]
+    known = chance * _order_chance(state.pair_stage[visits.known[found]],
+                                   _affinity(items, users, user, item, relation, intent))
+    new = slice(int(visits.revisited.sum()), None)
+    new_index, new_found = _key_index(keys, visits.user[new] * n_items + visits.item[new])
+    new_order = _order_chance(visits.stage[new], visits.affinity[new])[new_found]
+    order = 1.0 - _none_of(len(keys), at, known) * _none_of(len(keys), new_index[new_found], new_order)
+    return act, order
+
+
+def _new_pick_chance(items, slots, user, item):
+    """Chance that user newly looks at item on a day it comes (_new_pairs: 1 + Poisson(NEW_ITEMS)
+    draws, each a slot by pull, then an item of the slot's brand or category by popularity)."""
+    category, brand, weight, mission = slots
+    pull = weight[user] * np.where(mission[user], MISSION_PULL, 1.0)
+    per_draw = (pull / pull.sum(1, keepdims=True)
+                * ((1.0 - SAME_BRAND) * (category[user] == items["category"][item][:, None])
+                   * items["category_share"][item][:, None]
+                   + SAME_BRAND * (brand[user] == items["brand"][item][:, None]) * items["brand_share"][item][:, None])
+                ).sum(1)
+    return 1.0 - (1.0 - per_draw) * np.exp(-NEW_ITEMS * per_draw)
+
+
+def _order_chance(stage, affinity):
+    """Chance that a visit ends in an order, as _outcomes draws it: after a cart, or with a cart on
+    the same visit."""
+    same_visit = np.minimum(CART * affinity, 1.0) * np.minimum(ORDER_SAME_VISIT * affinity, 1.0)
+    return np.select([stage == 1, stage == 0], [np.minimum(ORDER_AFTER_CART * affinity, 1.0), same_visit], 0.0)
 
 
 def _session_starts(rng, n):
@@ -339,9 +563,7 @@ def _ids(rng, n, stride):
     return (np.arange(n) * stride + rng.integers(1, stride, n))[rng.permutation(n)]
 
 
-def _tables(rng, items, users, log, start):
-    user_ids = _ids(rng, len(users["propensity"]), 10)
-    item_ids = _ids(rng, len(items["category"]), 10)
+def _tables(rng, items, users, log, start, user_ids, item_ids):
     user, item, seconds, kind = log
     order = np.argsort(seconds, kind="stable")
     actions = pd.DataFrame({
@@ -364,23 +586,21 @@ def _tables(rng, items, users, log, start):
     return actions, catalogue, people
 
 
-def write(actions, items, users, raw_dir, settings):
-    """Writes the three tables and a marker into raw_dir at once, replacing an older demo set; refuses
-    to touch a raw_dir that holds anything else."""
-    raw_dir = pathlib.Path(raw_dir)
-    if raw_dir.exists():
-        if not raw_dir.is_dir():
-            raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder")
-        foreign = sorted(p.name for p in raw_dir.iterdir() if p.name not in (*DEMO_FILES, MARKER))
-        if foreign:
-            raise errors.PipelineError(f"raw_dir={raw_dir} holds files that are not a generated demo set "
-                                       f"({', '.join(foreign[:5])}); move them away or choose another raw_dir")
+def write(actions, items, users, raw_dir, settings, oracle=None, oracle_info=None):
+    """Writes the three tables, the oracle (when given) and the signed marker into raw_dir at once,
+    replacing an older demo set; refuses (check_replaceable) to touch a raw_dir holding anything else."""
+    raw_dir = check_replaceable(raw_dir)
+    tables = dict(zip(DEMO_FILES, (actions, items, users)))
+    if oracle is not None:
+        tables[ORACLE_FILE] = oracle
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}.new.", dir=raw_dir.parent))
     try:
-        for name, table in zip(DEMO_FILES, (actions, items, users)):
+        for name, table in tables.items():
             table.to_parquet(staging / name, index=False)
-        (staging / MARKER).write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")
+        marker = {"generator": GENERATOR, "settings": settings, "oracle": oracle_info,
+                  "files": {name: _digest(staging / name) for name in tables}}
+        (staging / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
         if raw_dir.exists():
             old = pathlib.Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}.old.", dir=raw_dir.parent))
             os.rename(raw_dir, old / raw_dir.name)
@@ -393,15 +613,67 @@ def write(actions, items, users, raw_dir, settings):
             shutil.rmtree(staging)
 
 
+def check_replaceable(raw_dir):
+    """raw_dir as an absolute path when the generator may replace it: absent, an empty folder, or a
+    demo set this generator wrote and nobody changed since (signature_problem); PipelineError
+    otherwise, so that no file of anyone else is ever deleted or moved."""
+    path = pathlib.Path(raw_dir).resolve()
+    here = pathlib.Path.cwd().resolve()
+    if path == here or path in here.parents:
+        raise errors.PipelineError(f"raw_dir={raw_dir} is the current folder or holds it; the demo set is written "
+                                   "as a folder of its own, so name one such as ddata/raw")
+    if not path.exists():
+        return path
+    if not path.is_dir():
+        raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder")
+    names = sorted(p.name for p in path.iterdir())
+    foreign = [name for name in names if name not in (*DEMO_FILES, ORACLE_FILE, MARKER)]
+    if foreign:
+        raise errors.PipelineError(f"raw_dir={raw_dir} holds files that are not a generated demo set "
+                                   f"({', '.join(foreign[:5])}); move them away or choose another raw_dir")
+    problem = signature_problem(path) if names else None
+    if problem:
+        raise errors.PipelineError(f"raw_dir={raw_dir} holds {', '.join(names)} but {problem}, so they may be "
+                                   "someone's data; move them away or choose another raw_dir")
+    return path
+
+
+def signature_problem(raw_dir):
+    """Why raw_dir is not a demo set exactly as this generator wrote it (None when it is): its marker
+    must carry the generator's name and the digest of every other file in the folder."""
+    raw_dir = pathlib.Path(raw_dir)
+    try:
+        marker = json.loads((raw_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return f"no readable {MARKER} signed by this generator"
+    if not isinstance(marker, dict) or marker.get("generator") != GENERATOR or not isinstance(marker.get("files"), dict):
+        return f"its {MARKER} is not signed by this generator"
+    present = sorted(p.name for p in raw_dir.iterdir() if p.name != MARKER)
+    if present != sorted(marker["files"]):
+        return f"its files differ from those its {MARKER} lists"
+    for name in present:
+        path = raw_dir / name
+        if path.is_symlink() or not path.is_file() or _digest(path) != marker["files"][name]:
+            return f"{name} changed since this generator wrote it"
+    return None
+
+
+def _digest(path):
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "blake2b").hexdigest()
+
+
 def main(argv=None):
     cfg = configurator.load(argv)
+    check_replaceable(cfg.raw_dir)  # fail before the generation's seconds, not after
     began = time.perf_counter()
-    actions, items, users = generate(cfg)
+    (actions, items, users), oracle, oracle_info = generate_with_oracle(cfg)
     settings = {k: v for k, v in vars(cfg).items() if k.startswith("demo_")}
-    write(actions, items, users, cfg.raw_dir, settings)
+    write(actions, items, users, cfg.raw_dir, settings, oracle, oracle_info)
     times = actions["action_time"]
     print(f"demo data: {len(actions)} actions, {len(users)} users, {len(items)} items, "
-          f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}, {time.perf_counter() - began:.1f} s -> {cfg.raw_dir}")
+          f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}, oracle of {len(oracle) if oracle is not None else 0} "
+          f"pairs, {time.perf_counter() - began:.1f} s -> {cfg.raw_dir}")
 
 
 if __name__ == "__main__":
