@@ -7,24 +7,34 @@ Forms, in the raw-data folder (exactly one of them):
 From a merged table the side tables are its distinct item and user rows.
 
 Ids (user_log_acct, item_sku_id) and side attributes are integers or strings. A CSV cell carries no
-type: a CSV column is integers when every cell is an integer, otherwise strings. In the result,
+type: a CSV column is integers when every cell is written as a 64-bit integer, otherwise strings;
+only an empty cell is missing. In the result,
 integer columns are int64 and string columns are categorical; an id column shares one categorical
 dtype across the tables, whose categories are the side table's ids.
 
 Errors (RawDataError, one line naming the file, the column, a few offending values and their count):
   - the folder, or one of the three tables, is missing; two forms or two files for one table;
   - merged.pkl without allow_pickle;
-  - a file that cannot be read, a missing column, an empty table;
+  - a file that cannot be read, a missing column, a column named twice in a header, an empty table;
   - an action time that is missing or not a date-time like 2020-02-01 10:00:00;
   - an action type that is missing or not one of 1-5;
   - a missing id in actions, or a missing key in a side table;
-  - ids of mixed types: integers and strings in one column, floats that are not integers, or an id
-    column of integers in actions but of strings in the side table (or the other way round);
+  - ids of mixed types: integers and strings in one column, floats that are not integers (or beyond
+    64-bit integers, their digits lost), or an id column of integers in actions but of strings in
+    the side table (or the other way round);
   - a side-table key on rows with different attributes (in a merged table: an item or user whose
     attributes differ between its rows);
   - more than half of the distinct users (or items) of actions absent from their side table, which
     means a wrong file or a different id encoding rather than a few missing rows;
-  - a shop_score that is not a number, or infinite.
+  - a shop_score that is not a number, or infinite, or beyond float32's range.
+
+Ambiguous values, read the safe way (the raw text kept) and noted on stderr, one line each
+(RawData.notes, "raw data note: ..."):
+  - CSV integers with leading zeros (00714) or beyond 64 bits: the column is read as text, so 00714
+    and 714 stay two ids; integer ids of the other table are then matched by their text;
+  - CSV cells NA, NULL, NaN and the like: text, not missing (in shop_score they are missing);
+  - times with a UTC offset (2020-02-01 10:00:00+08:00, mixed offsets too): the wall-clock time is
+    kept and the offset dropped, as for time-zone-aware Parquet times.
 
 Repairs (counted in RawData.repairs, name -> rows touched, and printed on stderr, one line each):
   - "{table}: exact duplicate rows dropped" (three-table form only);
@@ -35,12 +45,16 @@ Repairs (counted in RawData.repairs, name -> rows touched, and printed on stderr
     distinct users (or items) of actions are absent from their side table, the actions are kept
     and each absent id gets a side row of unknown attributes.
 """
+import csv
 import dataclasses
 import pathlib
 import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 import errors
 
@@ -57,6 +71,14 @@ UNKNOWN_STR = "unknown"  # reserved unknown side attribute in a string column
 UNKNOWN_SCORE = -1.0  # reserved unknown shop_score, outside the range of real ratings
 ABSENT_ID_LIMIT = 0.5  # above this share of absent distinct ids, the side table is taken as wrong
 EXAMPLES = 5  # offending values quoted in an error message
+# Words pandas would read as missing; in a CSV only an empty cell is missing, these are text (a
+# province "NA"), except in shop_score, a number, where they can only mean "no score".
+MISSING_WORDS = ("NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "<NA>", "#N/A",
+                 "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN")
+# A time's UTC offset (Z, +08:00, -0500, +08) after its clock time; dropped to keep the wall clock
+UTC_OFFSET = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d(?::?\d\d)?)$"
+INT64_MAX = np.iinfo(np.int64).max
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class RawDataError(errors.PipelineError):
@@ -70,41 +92,45 @@ class RawData:
     users: pd.DataFrame  # user_log_acct (unique), age, sex, user_level, province, city, county
     repairs: dict  # name of a documented repair -> count of rows it touched (empty when clean)
     files: list  # pathlib.Path of every file read, for fingerprinting
+    notes: list = dataclasses.field(default_factory=list)  # ambiguous values read the safe way, one line each
 
 
 def load_raw(raw_dir, allow_pickle=False):
     """The validated log in raw_dir (see the module docstring); raises RawDataError on bad input."""
     raw_dir = pathlib.Path(raw_dir)
     paths = _find_files(raw_dir, allow_pickle)
-    repairs = {}
+    repairs, notes = {}, []
     if "merged" in paths:
         path = paths["merged"]
-        frame = _read(path, list(dict.fromkeys(sum(TABLE_COLUMNS.values(), []))))
-        ids = {c: _typed(frame[c], path, c) for c in ("user_log_acct", "item_sku_id")}
+        frame = _read(path, list(dict.fromkeys(sum(TABLE_COLUMNS.values(), []))), notes)
+        ids = {c: _typed(frame[c], path, c, notes) for c in ("user_log_acct", "item_sku_id")}
         _require_ids(ids["user_log_acct"], path, "user_log_acct")
         _require_ids(ids["item_sku_id"], path, "item_sku_id")
-        actions = _actions(frame, ids, path)
-        items = _side(frame, "items", path, repairs, ids, merged=True)
-        users = _side(frame, "users", path, repairs, ids, merged=True)
+        actions = _actions(frame, ids, path, notes)
+        items = _side(frame, "items", path, repairs, notes, ids, merged=True)
+        users = _side(frame, "users", path, repairs, notes, ids, merged=True)
         files = [path]
     else:
-        frames = {name: _read(paths[name], TABLE_COLUMNS[name]) for name in TABLE_COLUMNS}
-        ids = {c: _typed(frames["actions"][c], paths["actions"], c) for c in ("user_log_acct", "item_sku_id")}
+        frames = {name: _read(paths[name], TABLE_COLUMNS[name], notes) for name in TABLE_COLUMNS}
+        ids = {c: _typed(frames["actions"][c], paths["actions"], c, notes) for c in ("user_log_acct", "item_sku_id")}
         for column in ids:
             _require_ids(ids[column], paths["actions"], column)
-        actions = _actions(frames["actions"], ids, paths["actions"])
-        items = _side(frames["items"], "items", paths["items"], repairs)
-        users = _side(frames["users"], "users", paths["users"], repairs)
+        actions = _actions(frames["actions"], ids, paths["actions"], notes)
+        items = _side(frames["items"], "items", paths["items"], repairs, notes)
+        users = _side(frames["users"], "users", paths["users"], repairs, notes)
         for table, side in (("items", items), ("users", users)):
             key = SIDE_KEYS[table]
+            actions[key], side[key] = _same_id_text(actions[key], side[key])
             _check_same_kind(actions[key], paths["actions"], side[key], paths[table], key)
         items = _add_absent(actions, items, "items", paths, repairs)
         users = _add_absent(actions, users, "users", paths, repairs)
         files = [paths[name] for name in TABLE_COLUMNS]
     actions, items, users = _final_dtypes(actions, items, users)
+    for note in notes:
+        print(f"raw data note: {note}", file=sys.stderr)
     for name, count in repairs.items():
         print(f"raw data repair: {name}: {count} rows", file=sys.stderr)
-    return RawData(actions=actions, items=items, users=users, repairs=repairs, files=files)
+    return RawData(actions=actions, items=items, users=users, repairs=repairs, files=files, notes=notes)
 
 
 def _find_files(raw_dir, allow_pickle):
@@ -135,11 +161,11 @@ def _find_files(raw_dir, allow_pickle):
     return {name: found[name][0] for name in TABLE_COLUMNS}
 
 
-def _read(path, columns):
+def _read(path, columns, notes):
+    if path.suffix == ".csv":
+        return _read_csv(path, columns, notes)
     try:
-        if path.suffix == ".csv":
-            frame = pd.read_csv(path, engine="pyarrow")
-        elif path.suffix == ".parquet":
+        if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_pickle(path)
@@ -149,12 +175,78 @@ def _read(path, columns):
         raise RawDataError(f"{path}: cannot be read as {path.suffix[1:]}: {reason}") from None
     if not isinstance(frame, pd.DataFrame):
         raise RawDataError(f"{path}: holds a {type(frame).__name__}, expected a table (DataFrame)")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise RawDataError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}")
+    _check_header(path, list(frame.columns), columns)
     if len(frame) == 0:
         raise RawDataError(f"{path}: the table is empty (no rows)")
     return frame[columns].reset_index(drop=True)
+
+
+def _check_header(path, found, columns):
+    repeated = list(dict.fromkeys(c for c in found if found.count(c) > 1 and c in columns))
+    if repeated:
+        raise RawDataError(f"{path}: column(s) {', '.join(map(str, repeated))} appear more than once in the header; "
+                           "keep one")
+    missing = [c for c in columns if c not in found]
+    if missing:
+        raise RawDataError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, found))}")
+
+
+def _read_csv(path, columns, notes):
+    """The columns of a CSV file, each read from its text: ids and attributes as integers only when
+    every cell is a plain integer, times with their wall clock, an empty cell as the only missing value."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+            header = next(csv.reader(handle), [])
+        _check_header(path, header, columns)
+        table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
+            include_columns=columns, column_types={c: pa.string() for c in columns}, null_values=[""],
+            strings_can_be_null=True))
+    except RawDataError:
+        raise
+    # Readers raise many types for a corrupt file; any of them is bad input, reported in one line.
+    except Exception as err:  # noqa: BLE001
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise RawDataError(f"{path}: cannot be read as csv: {reason}") from None
+    if table.num_rows == 0:
+        raise RawDataError(f"{path}: the table is empty (no rows)")
+    return pd.DataFrame({c: _csv_column(table[c].combine_chunks(), path, c, notes) for c in columns})
+
+
+def _csv_column(text, path, column, notes):
+    """One CSV column (pyarrow strings, empty cells null) as a pandas Series."""
+    where = f"{path} column {column}"
+    if column == "shop_score":
+        return pd.Series(pc.if_else(pc.is_in(text, pa.array(MISSING_WORDS)), None, text).to_pandas())
+    if column == "action_time":
+        try:  # plain times parse at once; anything else (UTC offsets) goes through _times
+            return pd.Series(pc.cast(text, pa.timestamp("ns")).to_pandas())
+        except pa.ArrowInvalid:
+            return pd.Series(text.to_pandas())
+    if column == "action_type":
+        try:
+            return pd.Series(pc.cast(text, pa.int64()).to_pandas())
+        except pa.ArrowInvalid:
+            return pd.Series(text.to_pandas())  # checked with its offending values quoted
+    try:
+        numbers = pc.cast(text, pa.int64())
+    except pa.ArrowInvalid:
+        numbers = None
+        if len(text.drop_null()) and pc.all(pc.match_substring_regex(text.drop_null(), r"^-?[0-9]+$")).as_py():
+            notes.append(f"{where}: integers beyond 64 bits, read as text")
+    if numbers is not None:
+        # an integer is read as one only when it is written as one: 00714 is not 714
+        altered = pc.fill_null(pc.not_equal(pc.cast(numbers, pa.string()), text), False)
+        if not pc.any(altered).as_py():
+            return pd.Series(numbers.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get))
+        notes.append(f"{where}: integers with leading zeros, read as text so that "
+                     f"{_examples(text.filter(altered).to_pandas())} keep their zeros (00714 and 714 are "
+                     "different ids)")
+    present = text.drop_null()
+    words = present.filter(pc.is_in(present, pa.array(MISSING_WORDS)))
+    if len(words):
+        notes.append(f"{where}: {len(words)} cells like {_examples(words.to_pandas())} read as text, not as "
+                     "missing values (in a CSV only an empty cell is missing)")
+    return pd.Series(text.to_pandas())
 
 
 def _examples(values):
@@ -168,14 +260,17 @@ def _rows(mask):
     return ", ".join(str(i + 1) for i in np.flatnonzero(np.asarray(mask))[:EXAMPLES])
 
 
-def _typed(series, path, column):
+def _typed(series, path, column, notes):
     """The column as nullable Int64 or as str (missing values kept); mixed types raise RawDataError."""
     where = f"{path} column {column}"
     if isinstance(series.dtype, pd.CategoricalDtype):
-        categories = _typed(pd.Series(series.cat.categories), path, column)
+        categories = _typed(pd.Series(series.cat.categories), path, column, notes)
         return pd.Series(categories.array.take(series.cat.codes.to_numpy(), allow_fill=True), name=series.name)
     if pd.api.types.is_bool_dtype(series.dtype):
         raise RawDataError(f"{where}: expected integer or string ids, found booleans")
+    if pd.api.types.is_unsigned_integer_dtype(series.dtype) and len(series) and series.max() > INT64_MAX:
+        notes.append(f"{where}: unsigned integers beyond 64-bit signed ones, read as text")
+        return series.astype("str")
     if pd.api.types.is_integer_dtype(series.dtype):
         return series.astype("Int64")
     if pd.api.types.is_float_dtype(series.dtype):
@@ -204,6 +299,11 @@ def _integral(series, where):
     bad = ~np.isfinite(present) | (present % 1 != 0)
     if bad.any():
         raise RawDataError(f"{where}: {int(bad.sum())} values are not integer ids (e.g. {_examples(present[bad])})")
+    # a float this large has lost the id's last digits already
+    huge = present.abs() >= 2.0**63
+    if huge.any():
+        raise RawDataError(f"{where}: {int(huge.sum())} ids stored as floats beyond 64-bit integers, their digits lost "
+                           f"(e.g. {_examples(present[huge])}); store the ids as integers or text")
     return series.astype("Int64")
 
 
@@ -217,8 +317,8 @@ def _require_ids(series, path, column):
         raise RawDataError(f"{path} column {column}: {int(missing.sum())} rows have no id (e.g. data rows {_rows(missing)})")
 
 
-def _actions(frame, ids, path):
-    times = _times(frame["action_time"], f"{path} column action_time")
+def _actions(frame, ids, path, notes):
+    times = _times(frame["action_time"], f"{path} column action_time", notes)
     types = _action_types(frame["action_type"], f"{path} column action_type")
     return pd.DataFrame({
         "user_log_acct": _plain(ids["user_log_acct"]),
@@ -233,7 +333,7 @@ def _plain(series):
     return series.astype("int64") if isinstance(series.dtype, pd.Int64Dtype) else series
 
 
-def _times(series, where):
+def _times(series, where, notes):
     example = "like 2020-02-01 10:00:00"
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         # Windows are whole local days: keep the wall-clock time the log was written in.
@@ -241,7 +341,13 @@ def _times(series, where):
     elif pd.api.types.is_datetime64_dtype(series.dtype):
         parsed = series
     elif pd.api.types.is_string_dtype(series.dtype):
-        parsed = pd.to_datetime(series, format="ISO8601", errors="coerce")
+        # Text times keep their wall clock too, whatever offset (or mix of offsets) they carry.
+        wall_clock = series.str.replace(UTC_OFFSET, r"\1", regex=True)
+        shifted = int((wall_clock != series).sum())
+        if shifted:
+            notes.append(f"{where}: {shifted} times carry a UTC offset (e.g. {_examples(series[wall_clock != series])}); "
+                         "their wall-clock time is kept and the offset dropped, as for time-zone-aware Parquet")
+        parsed = pd.to_datetime(wall_clock, format="ISO8601", errors="coerce")
     else:
         raise RawDataError(f"{where}: expected date-times {example}, found {series.dtype} values "
                            f"(e.g. {_examples(series.head(EXAMPLES))})")
@@ -272,7 +378,7 @@ def _action_types(series, where):
     return numbers.astype("int8")
 
 
-def _side(frame, table, path, repairs, ids=None, merged=False):
+def _side(frame, table, path, repairs, notes, ids=None, merged=False):
     """The side table (items or users) with typed columns, unique keys and unknowns filled in."""
     key = SIDE_KEYS[table]
     columns = TABLE_COLUMNS[table]
@@ -283,7 +389,7 @@ def _side(frame, table, path, repairs, ids=None, merged=False):
         elif ids is not None and column in ids:
             typed[column] = ids[column]
         else:
-            typed[column] = _typed(frame[column], path, column)
+            typed[column] = _typed(frame[column], path, column, notes)
     side = pd.DataFrame(typed)
     if not merged:
         _require_ids(side[key], path, key)
@@ -324,14 +430,27 @@ def _scores(series, where):
         raise RawDataError(f"{where}: expected numbers, found booleans")
     numbers = series if pd.api.types.is_numeric_dtype(series.dtype) else pd.to_numeric(series, errors="coerce")
     numbers = numbers.astype("float64")
-    bad = (numbers.isna() & series.notna()) | np.isinf(numbers)
+    # the scores are stored as float32: anything larger would become infinite there
+    bad = (numbers.isna() & series.notna()) | ~(numbers.abs() <= FLOAT32_MAX) & numbers.notna()
     if bad.any():
-        raise RawDataError(f"{where}: {int(bad.sum())} values are not finite numbers (e.g. {_examples(series[bad])})")
+        raise RawDataError(f"{where}: {int(bad.sum())} values are not finite numbers within float32's range "
+                           f"(e.g. {_examples(series[bad])})")
     return numbers
 
 
 def _kind(series):
     return "integers" if _is_int(series) else "strings"
+
+
+def _same_id_text(action_ids, side_ids):
+    """When one table's integer-like ids were read as text (leading zeros, beyond 64 bits), the
+    other's integer ids as text too, so that equal text is the same id and nothing else is."""
+    kinds = {_kind(action_ids), _kind(side_ids)}
+    text = side_ids if _kind(side_ids) == "strings" else action_ids
+    if kinds != {"integers", "strings"} or not text.dropna().str.fullmatch(r"-?\d+").all():
+        return action_ids, side_ids
+    as_text = [ids if ids is text else ids.astype("str") for ids in (action_ids, side_ids)]
+    return as_text[0], as_text[1]
 
 
 def _check_same_kind(action_ids, action_path, side_ids, side_path, column):

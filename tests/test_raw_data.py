@@ -277,3 +277,91 @@ def test_string_ids_share_one_categorical_dtype(tmp_path):
     assert raw.actions["user_log_acct"].dtype == raw.users["user_log_acct"].dtype
     assert raw.actions["user_log_acct"].tolist() == ["u1", "u1", "u2", "u3", "u3"]
     assert raw.actions["item_sku_id"].dtype == "int64"
+
+
+WALL_CLOCK = ["2020-02-01 10:00:00", "2020-02-01 23:30:00", "2020-02-02 00:30:00", "2020-02-03 21:30:00",
+              "2020-02-04 09:00:00"]
+
+
+def test_csv_times_with_utc_offsets_keep_their_wall_clock_like_parquet(tmp_path, capsys):
+    actions = _actions()
+    actions["action_time"] = ["2020-02-01 10:00:00+08:00", "2020-02-01 23:30:00-05:00", "2020-02-02T00:30:00Z",
+                              "2020-02-03 21:30:00+0530", "2020-02-04 09:00:00"]
+    from_csv = load_raw(_write(tmp_path / "csv", actions=actions))
+    assert from_csv.actions["action_time"].tolist() == [pd.Timestamp(t) for t in WALL_CLOCK]
+    note = [line for line in capsys.readouterr().err.splitlines() if "action_time" in line]
+    assert len(note) == 1 and "4 times carry a UTC offset" in note[0] and "wall-clock time is kept" in note[0]
+    aware = _actions().head(2)
+    aware["action_time"] = pd.to_datetime(WALL_CLOCK[:2]).tz_localize("Asia/Shanghai")
+    from_parquet = load_raw(_write(tmp_path / "parquet", "parquet", actions=aware))
+    assert from_parquet.actions["action_time"].tolist() == from_csv.actions["action_time"].tolist()[:2]
+
+
+def test_a_csv_header_naming_a_column_twice_is_an_error(tmp_path):
+    folder = _write(tmp_path / "raw")
+    (folder / "users.csv").write_text("user_log_acct,age,sex,user_level,province,city,county,age\n"
+                                      "1,2,0,5,11,1101,110101,9\n2,3,1,6,12,1201,120101,9\n3,4,2,7,12,1202,120201,9\n")
+    message = _error(folder)
+    assert "users.csv: column(s) age appear more than once in the header" in message
+
+
+def _text_ids(frame, column, ids):
+    frame = frame.astype({column: object})
+    frame[column] = ids
+    return frame
+
+
+def test_ids_with_leading_zeros_are_kept_as_text_and_not_merged(tmp_path, capsys):
+    items = _text_ids(pd.concat([_items(), _items().iloc[[2]]], ignore_index=True), "item_sku_id",
+                      ["10", "11", "714", "00714"])
+    actions = _text_ids(_actions(), "item_sku_id", ["10", "11", "714", "00714", "00714"])
+    raw = load_raw(_write(tmp_path / "raw", actions=actions, items=items))
+    assert raw.repairs == {}
+    assert sorted(raw.items["item_sku_id"].tolist()) == ["00714", "10", "11", "714"]
+    assert raw.actions["item_sku_id"].tolist() == ["10", "11", "714", "00714", "00714"]
+    notes = capsys.readouterr().err.splitlines()
+    assert len(notes) == 2 and all("leading zeros, read as text" in line and "'00714'" in line for line in notes)
+
+
+def test_plain_integer_ids_match_ids_kept_as_text_by_their_text(tmp_path):
+    items = _text_ids(_items(), "item_sku_id", ["010", "11", "12"])
+    raw = load_raw(_write(tmp_path / "raw", items=items))  # actions hold 10, 11, 12
+    assert raw.actions["item_sku_id"].tolist() == ["10", "11", "10", "12", "12"]
+    assert raw.repairs == {"items: ids seen only in actions added with unknown attributes": 1}
+    assert sorted(raw.items["item_sku_id"].tolist()) == ["010", "10", "11", "12"]
+
+
+def test_words_like_na_are_text_in_a_csv_and_missing_only_in_shop_score(tmp_path, capsys):
+    users = _text_ids(_users(), "province", ["NA", "NULL", "NaN"])
+    items = _text_ids(_items(), "shop_score", ["NaN", "NULL", "8.5"])
+    raw = load_raw(_write(tmp_path / "raw", items=items, users=users))
+    assert raw.users["province"].tolist() == ["NA", "NULL", "NaN"]
+    assert raw.repairs == {"items.shop_score: missing values set to unknown (-1.0)": 2}
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("raw data note:")]
+    assert len(notes) == 1 and "users.csv column province: 3 cells like 'NA', 'NULL', 'NaN' read as text" in notes[0]
+
+
+def test_shop_score_beyond_float32_is_an_error(tmp_path):
+    items = _items()
+    items.loc[1, "shop_score"] = 1e300
+    message = _error(_write(tmp_path / "raw", "parquet", items=items))
+    assert "items.parquet column shop_score: 1 values are not finite numbers within float32's range" in message
+    assert "1e+300" in message
+
+
+def test_ids_beyond_64_bits_are_text_from_csv_and_parquet(tmp_path, capsys):
+    big = ["18446744073709551615", "12345678901234567890", "9223372036854775808"]
+    users = _text_ids(_users(), "user_log_acct", big)
+    actions = _text_ids(_actions(), "user_log_acct", [big[0], big[0], big[1], big[2], big[2]])
+    from_csv = load_raw(_write(tmp_path / "csv", actions=actions, users=users))
+    assert from_csv.actions["user_log_acct"].tolist() == [big[0], big[0], big[1], big[2], big[2]]
+    assert "integers beyond 64 bits, read as text" in capsys.readouterr().err
+    unsigned = [int(b) for b in big]
+    users["user_log_acct"] = pd.array(unsigned, dtype="uint64")
+    actions["user_log_acct"] = pd.array([unsigned[i] for i in (0, 0, 1, 2, 2)], dtype="uint64")
+    from_parquet = load_raw(_write(tmp_path / "parquet", "parquet", actions=actions, users=users))
+    assert from_parquet.actions["user_log_acct"].tolist() == from_csv.actions["user_log_acct"].tolist()
+    users["user_log_acct"] = [float(u) for u in unsigned]
+    actions["user_log_acct"] = [float(unsigned[i]) for i in (0, 0, 1, 2, 2)]
+    message = _error(_write(tmp_path / "floats", "parquet", actions=actions, users=users))
+    assert "actions.parquet column user_log_acct: 5 ids stored as floats beyond 64-bit integers" in message
