@@ -89,11 +89,21 @@ def load_meta(processed_dir):
     """meta.json of a processed dataset, as a dict."""
     path = pathlib.Path(processed_dir) / META
     try:
-        return json.loads(path.read_text())
+        meta = json.loads(path.read_text())
     except FileNotFoundError:
         raise PipelineError(f"{path}: no processed data; run sh scr/pre_processing.sh") from None
-    except json.JSONDecodeError as err:
-        raise PipelineError(f"{path}: not valid JSON ({err}); run sh scr/pre_processing.sh again") from None
+    # UnicodeDecodeError and JSONDecodeError are ValueErrors: a file cut short or overwritten
+    except (OSError, ValueError) as err:
+        raise PipelineError(f"{path}: truncated or corrupt ({_first_line(err)}); rebuild the processed data: "
+                            "sh scr/pre_processing.sh") from None
+    if not isinstance(meta, dict):
+        raise PipelineError(f"{path}: holds a JSON {type(meta).__name__}, expected an object; rebuild the processed "
+                            "data: sh scr/pre_processing.sh")
+    return meta
+
+
+def _first_line(err):
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def load_split(processed_dir, split, mmap=True):
@@ -108,6 +118,10 @@ def load_split(processed_dir, split, mmap=True):
             arrays[name] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except FileNotFoundError:
             raise PipelineError(f"{path}: missing; run sh scr/pre_processing.sh") from None
+        # numpy raises ValueError, EOFError or OSError for a file cut short or a damaged header
+        except (OSError, ValueError, EOFError) as err:
+            raise PipelineError(f"{path}: truncated or corrupt ({_first_line(err)}); rebuild the processed data: "
+                                "sh scr/pre_processing.sh") from None
     return arrays
 
 
