@@ -660,7 +660,7 @@ def signature_problem(raw_dir):
 
 def _digest(path):
     with open(path, "rb") as file:
-        return hashlib.file_digest(file, "blake2b").hexdigest()
+        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
 def main(argv=None):
