@@ -1,5 +1,7 @@
 """The demo generator: deterministic, in the raw-data contract, written atomically, and carrying the
 label rates and learnable structure the issue asks for (measured with plain pandas)."""
+import json
+
 import pandas as pd
 import pytest
 
@@ -73,6 +75,68 @@ def test_a_failed_write_leaves_the_older_set_whole(tmp_path, monkeypatch):
         make_demo_data.write(*make_demo_data.generate(_small("demo_seed=5")), raw_dir, {"demo_seed": 5})
     assert {p.name: p.read_bytes() for p in raw_dir.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def _contents(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+def test_main_writes_the_oracle_and_replaces_its_own_set(tmp_path, capsys):
+    raw_dir = tmp_path / "raw"
+    for _ in range(2):
+        assert errors.run_cli(make_demo_data.main, SMALL + [f"raw_dir={raw_dir}"]) == 0
+    assert sorted(_contents(tmp_path)) == ["raw", *(f"raw/{name}" for name in sorted(
+        ["actions.parquet", "demo.json", "demo_oracle.parquet", "items.parquet", "users.parquet"]))]
+    marker = json.loads((raw_dir / "demo.json").read_text())
+    assert marker["oracle"] == {"label": ["2020-04-11", "2020-04-15"], "window_days": 5,
+                                "repeats": make_demo_data.ORACLE_REPEATS}
+    assert marker["settings"]["demo_users"] == 600 and make_demo_data.signature_problem(raw_dir) is None
+    oracle = pd.read_parquet(raw_dir / "demo_oracle.parquet")
+    assert list(oracle.columns) == ["user_log_acct", "item_sku_id", "p_buy", "p_interact"]
+    assert oracle[["p_buy", "p_interact"]].stack().between(0, 1).all()
+
+
+def _look_alike(folder, marker):
+    """A user's folder holding tables named like a demo set, and a demo.json that does not vouch for them."""
+    folder.mkdir(parents=True)
+    for name, table in zip(make_demo_data.DEMO_FILES, make_demo_data.generate(_small("demo_seed=3"))):
+        table.to_parquet(folder / name, index=False)
+    if marker is not None:
+        (folder / "demo.json").write_text(marker)
+
+
+def _signed_marker_of_another_set(tmp_path):
+    make_demo_data.write(*make_demo_data.generate(_small()), tmp_path / "genuine", {"demo_seed": 1})
+    return (tmp_path / "genuine" / "demo.json").read_text()
+
+
+@pytest.mark.parametrize("marker", ["none", "unsigned", "another set's", "not json"])
+def test_a_look_alike_user_folder_is_left_byte_for_byte(tmp_path, capsys, marker):
+    if marker == "another set's":
+        text = _signed_marker_of_another_set(tmp_path)
+    else:
+        text = {"none": None, "unsigned": json.dumps({"demo_seed": 2021, "demo_users": 600}), "not json": "{"}[marker]
+    users_folder = tmp_path / "mine" / "raw"
+    _look_alike(users_folder, text)
+    before = _contents(tmp_path / "mine")
+    assert errors.run_cli(make_demo_data.main, SMALL + [f"raw_dir={users_folder}"]) == 2
+    message = capsys.readouterr().err
+    assert message.startswith(f"error: raw_dir={users_folder} holds actions.parquet") and message.count("\n") == 1
+    assert _contents(tmp_path / "mine") == before
+
+
+def test_raw_dir_dot_is_refused_whatever_the_current_folder_holds(tmp_path, monkeypatch, capsys):
+    for name, files in (("busy", {"notes.txt": b"mine"}), ("empty", {})):
+        folder = tmp_path / name
+        folder.mkdir()
+        for file, data in files.items():
+            (folder / file).write_bytes(data)
+        monkeypatch.chdir(folder)
+        assert errors.run_cli(make_demo_data.main, SMALL + ["raw_dir=."]) == 2
+        message = capsys.readouterr().err
+        assert message.startswith("error: raw_dir=. ") and message.count("\n") == 1
+        assert _contents(tmp_path / name) == {k: v for k, v in files.items()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy", "empty"]
 
 
 @pytest.mark.parametrize("setting", ["demo_categories=0", "demo_categories=400", "demo_scale=0.0",
