@@ -3,12 +3,14 @@
     python bench/generate_throughput.py [--actions 10000000] [key=value ...]
 
 A small probe run (demo_scale=0.25) gives the actions per unit of demo_scale; the benchmark then
-generates at the demo_scale that gives about --actions actions, writes the three Parquet tables to a
-temporary folder, reads them back with raw_data.load_raw, and prints each step's seconds and actions
-per second, with the process's peak resident memory (getrusage) after generating and after loading.
+generates at the demo_scale that gives about --actions actions, then again with the oracle of the newest
+label range (make_demo_data.generate_with_oracle: the seconds it adds), writes the tables and the oracle
+to a temporary folder, reads the tables back with raw_data.load_raw, and prints each step's seconds and
+actions per second, with the process's peak resident memory (getrusage) after each step.
 key=value overrides are config.py settings (demo_users, demo_items, demo_seed, ...).
 """
 import argparse
+import os
 import pathlib
 import resource
 import sys
@@ -42,18 +44,25 @@ def main(argv):
     per_scale = len(make_demo_data.generate(probe)[0]) / PROBE_SCALE
     cfg = configurator.load(overrides, demo_scale=round(args.actions / per_scale, 2))
     print(f"demo_scale={cfg.demo_scale}: {round(cfg.demo_users * cfg.demo_scale)} users, "
-          f"{round(cfg.demo_items * cfg.demo_scale)} items, {cfg.demo_start} to {cfg.demo_end}", flush=True)
+          f"{round(cfg.demo_items * cfg.demo_scale)} items, {cfg.demo_start} to {cfg.demo_end}; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
     began = time.perf_counter()
-    actions, items, users = make_demo_data.generate(cfg)
+    actions = make_demo_data.generate(cfg)[0]
+    plain = time.perf_counter() - began
     _timed("generate", len(actions), began)
+    began = time.perf_counter()
+    (actions, items, users), oracle, oracle_info = make_demo_data.generate_with_oracle(cfg)
+    _timed("+ oracle", len(actions), began)
+    print(f"the oracle adds {time.perf_counter() - began - plain:.1f} s: {len(oracle):,} pairs, "
+          f"{oracle_info['repeats']} re-simulations of {oracle_info['window_days']} days", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         raw_dir = pathlib.Path(folder) / "raw"
         began = time.perf_counter()
-        make_demo_data.write(actions, items, users, raw_dir, {"demo_scale": cfg.demo_scale})
+        make_demo_data.write(actions, items, users, raw_dir, {"demo_scale": cfg.demo_scale}, oracle, oracle_info)
         _timed("write", len(actions), began)
         n_actions = len(actions)
-        del actions, items, users
+        del actions, items, users, oracle
         began = time.perf_counter()
         raw = raw_data.load_raw(raw_dir)
         _timed("load_raw", n_actions, began)
