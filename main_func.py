@@ -24,7 +24,7 @@ import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
 from models import registry  # noqa: E402
 from preprocessing.build_dataset import ensure_dataset  # noqa: E402
-from preprocessing.processed_data import load_meta, load_split  # noqa: E402
+from preprocessing.processed_data import dataset_id, load_meta, load_split  # noqa: E402
 from training import runs_log  # noqa: E402
 from training.baselines import make_baseline  # noqa: E402
 from training.dev_evaluation import DevEvaluation  # noqa: E402
@@ -63,11 +63,13 @@ def new_run_dir(cfg, seed):
     return run_dir
 
 
-def run_row(cfg, seed, run_dir, started):
-    """The fields of a runs.csv row that say which run it is."""
+def run_row(cfg, seed, run_dir, meta):
+    """The fields of a runs.csv row that say which run it is and on which data."""
+    started = datetime.datetime.now().isoformat(timespec="seconds")
     multi_task = registry.is_multi_task(cfg)
     ctr, cvr = registry.tower_names(cfg) if multi_task else ("", "")
-    return {"run_id": run_dir.name, "start_time": started, "model": registry.canonical_name(cfg.model),
+    return {"run_id": run_dir.name, "start_time": started, "dataset": dataset_id(meta),
+            "model": registry.canonical_name(cfg.model),
             "ctr_model": ctr, "cvr_model": cvr, "seed": seed,
             "changed_settings": {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"}}
 
@@ -83,7 +85,7 @@ def add_test_metrics(row, predict, data, splits=("dev", "test")):
 def fit_baseline(cfg, seed, meta, data):
     """A RULE or GBDT run: fitted on train (GBDT early-stopped on dev), scored on dev and test."""
     run_dir = new_run_dir(cfg, seed)
-    row = run_row(cfg, seed, run_dir, datetime.datetime.now().isoformat(timespec="seconds"))
+    row = run_row(cfg, seed, run_dir, meta)
     baseline = make_baseline(registry.canonical_name(cfg.model), meta, seed)
     print(f"fitting {run_dir.name}: {len(data['train']['label_buy'])} samples")
     start = time.perf_counter()
@@ -100,7 +102,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
         return fit_baseline(cfg, seed, meta, data)
     keras.utils.set_random_seed(seed)
     run_dir = new_run_dir(cfg, seed)
-    row = run_row(cfg, seed, run_dir, datetime.datetime.now().isoformat(timespec="seconds"))
+    row = run_row(cfg, seed, run_dir, meta)
     train_size = len(data["train"]["label_buy"])
     steps_per_pass = math.ceil(train_size / cfg.batch_size)
     # an evaluation period never runs past max_epochs, even when eval_every is longer than a pass

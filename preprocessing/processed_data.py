@@ -1,6 +1,7 @@
 """The processed-data format (docs/data.md, "Processed data"): per split .npy arrays, vocab/,
 item2vec.npy and meta.json; the feature description the models are built from; readers for it, and
 a writer that streams an array to disk chunk by chunk."""
+import hashlib
 import json
 import pathlib
 
@@ -78,6 +79,13 @@ def check_feature_description(meta):
                                 "a sequence and its target share one embedding table")
     if not any(f["kind"] == "sequence" for f in features):
         raise PipelineError("meta.json features: no sequence feature; every model reads the behaviour history")
+
+
+def dataset_id(meta):
+    """A short id of a processed dataset: its format, raw files and settings. Runs of one id are
+    comparable; runs.csv records it."""
+    key = json.dumps([meta.get("format_version"), meta.get("raw_fingerprint"), meta.get("settings")], sort_keys=True)
+    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
 
 
 def dense_column_names(meta, name):

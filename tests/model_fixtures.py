@@ -17,7 +17,6 @@ CATEGORIES = 12
 ITEMS_PER_CATEGORY = ITEMS // CATEGORIES
 SIDE_VOCABS = {"brand": 16, "shop": 16, "vendor": 8, "age": 7, "sex": 3, "user_level": 6,
                "province": 5, "city": 9, "county": 12}
-USER_SIDE = ("age", "sex", "user_level", "province", "city", "county")
 ORDER, CART = 2, 5
 DENSE_DIM = 3
 

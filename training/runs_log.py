@@ -1,7 +1,10 @@
 """The record of runs: one row per trained seed in runs.csv, and the printed summary table."""
 import csv
+import fcntl
+import io
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,23 +12,62 @@ import numpy as np
 METRICS = ("main_auc", "cvr_auc", "ctr_auc", "gauc", "logloss")
 METRIC_TITLES = {"main_auc": "Main AUC", "cvr_auc": "CVR AUC", "ctr_auc": "CTR AUC", "gauc": "GAUC",
                  "logloss": "log loss"}
-COLUMNS = (["run_id", "start_time", "model", "ctr_model", "cvr_model", "config", "changed_settings", "seed"]
+COLUMNS = (["run_id", "start_time", "dataset", "model", "ctr_model", "cvr_model", "config", "changed_settings",
+            "seed"]
            + [f"{split}_{metric}" for split in ("dev", "test") for metric in METRICS]
            + ["best_step", "epochs", "train_seconds", "train_samples_per_second"])
 
 
 def append_run(results_dir, row):
-    """Appends one run to results_dir/runs.csv (header written with the first row)."""
+    """Appends one run to results_dir/runs.csv (header written with the first row). Runs finishing
+    at once each land a whole row: the file is locked (fcntl) while a row is written. A file whose
+    header lacks some of COLUMNS is first rewritten with them added, its rows kept."""
     path = Path(results_dir) / "runs.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists() or path.stat().st_size == 0
-    with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        cells = {"config": _preset_of(row), **row}
-        writer.writerow({key: _cell(cells.get(key)) for key in COLUMNS})
-    return path
+    cells = {"config": _preset_of(row), **row}
+    while True:
+        with open(path, "a+", newline="") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if not _is_current(handle, path):
+                continue  # another run replaced the file while this one waited: lock the new one
+            handle.seek(0)
+            header = next(csv.reader(handle), None)
+            if header is not None and not set(COLUMNS) <= set(header):
+                _add_columns(path, handle, header)
+                continue
+            if header is None:
+                header = list(COLUMNS)
+                handle.write(_csv_line(header))
+            handle.write(_csv_line([_cell(cells.get(key)) if key in COLUMNS else "" for key in header]))
+            handle.flush()
+            return path
+
+
+def _is_current(handle, path):
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _csv_line(values):
+    line = io.StringIO()
+    csv.writer(line).writerow(values)
+    return line.getvalue()
+
+
+def _add_columns(path, handle, header):
+    """Rewrites runs.csv (locked by handle) with COLUMNS followed by any other columns it had, every
+    row kept; written beside it and renamed over it."""
+    handle.seek(0)
+    rows = list(csv.DictReader(handle))
+    columns = list(COLUMNS) + [c for c in header if c not in COLUMNS]
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(temporary, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(temporary, path)
 
 
 def _preset_of(row):

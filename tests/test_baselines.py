@@ -1,0 +1,88 @@
+"""RULE and GBDT, fitted and scored like any registry model, and the comparison the main job prints."""
+import csv
+
+import numpy as np
+import pytest
+
+import main_func
+from errors import PipelineError, run_cli
+from preprocessing import make_demo_data
+from preprocessing.processed_data import dataset_id, load_meta, load_split
+from training import baselines, comparison
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("baselines")
+    settings = [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
+                f"results_dir={root / 'results'}", "demo_users=1500", "demo_items=800", "demo_categories=30",
+                "max_len=20", "w2v_epochs=1"]
+    assert run_cli(make_demo_data.main, settings) == 0
+    return root, settings
+
+
+def read_runs(root):
+    with open(root / "results" / "runs.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_rule_scores_carts_follows_browses_and_recency_of_the_target_item(workspace):
+    root, settings = workspace
+    main_func.load_data(main_func.configurator.load(settings))
+    meta = load_meta(root / "processed")
+    arrays = load_split(root / "processed", "dev")
+    column = {name: i for i, name in enumerate(meta["pair"]["columns"])}
+    raw = arrays["pair"] * np.array(meta["pair"]["std"]) + np.array(meta["pair"]["mean"])
+    carts, follows, browses = (np.expm1(raw[:, column[f"log_item_{n}_lookback"]]) for n in ("carts", "follows", "browses"))
+    expected = carts + 0.5 * follows + 0.1 * browses + 0.01 / (1 + raw[:, column["days_since_item"]])
+    np.testing.assert_allclose(baselines.rule_score(arrays, meta), expected, rtol=1e-4, atol=1e-4)
+    assert np.round(carts).max() >= 1 and np.round(browses).max() >= 2
+
+
+def test_baselines_land_in_runs_csv_with_calibrated_probabilities_and_gbdt_stops_on_dev(workspace):
+    root, settings = workspace
+    rule = main_func.main(settings + ["model=RULE"])[0]
+    gbdt = main_func.main(settings + ["model=GBDT"])[0]
+    recorded = read_runs(root)[-2:]
+    assert [r["model"] for r in recorded] == ["RULE", "GBDT"]
+    meta = load_meta(root / "processed")
+    assert {r["dataset"] for r in recorded} == {dataset_id(meta)}
+    for row in (rule, gbdt):
+        assert 0.6 < row["test_main_auc"] <= 1.0
+        base_rate = np.mean(load_split(root / "processed", "test")["label_buy"])
+        base_loss = -(base_rate * np.log(base_rate) + (1 - base_rate) * np.log(1 - base_rate))
+        assert row["test_logloss"] < base_loss, "calibrated probabilities beat the base rate"
+    assert 1 <= gbdt["epochs"] < baselines.GBDT_SETTINGS["max_iter"], "early-stopped on dev"
+    assert gbdt["test_main_auc"] > rule["test_main_auc"] - 0.02
+
+
+def test_rule_probability_is_monotone_in_its_score(workspace):
+    root, _ = workspace
+    meta = load_meta(root / "processed")
+    train, dev = load_split(root / "processed", "train"), load_split(root / "processed", "dev")
+    rule = baselines.RuleBaseline(meta, seed=0)
+    rule.fit(train, dev)
+    score, probability = baselines.rule_score(dev, meta), rule.predict(dev)["main"]
+    order = np.argsort(score, kind="stable")
+    assert np.all(np.diff(probability[order]) >= -1e-12)
+
+
+def test_comparison_shows_each_models_latest_runs_on_this_dataset_only(workspace, capsys):
+    root, settings = workspace
+    main_func.main(settings + ["model=RULE", "seeds=[16,17]"])
+    main_func.main(settings + ["model=RULE", "seeds=[16]"])
+    main_func.main(settings + ["model=DNN", "max_epochs=1", "eval_every=5", "mlp_units=[16]", "seeds=[16]"])
+    runs = comparison.latest_runs(root / "results", dataset_id(load_meta(root / "processed")))
+    assert list(runs.index) == ["DNN", "RULE"] and runs.loc["RULE", "seeds"] == 2
+    main_func.main(settings + ["model=RULE", "seeds=[18]", "learning_rate=0.004"])
+    runs = comparison.latest_runs(root / "results", dataset_id(load_meta(root / "processed")))
+    assert runs.loc["RULE", "seeds"] == 1, "only the latest settings of a model count"
+    table = comparison.comparison_table(runs, {"dev_main_auc": 0.9, "test_main_auc": 0.95})
+    assert table.splitlines()[-1].startswith(comparison.ORACLE) and "0.9500" in table
+    with open(root / "results" / "runs.csv") as handle:
+        lines = handle.read().splitlines()
+    with open(root / "results" / "runs.csv", "w") as handle:
+        handle.write("\n".join(lines[:1] + [line.replace(dataset_id(load_meta(root / "processed")), "otherdata")
+                                            for line in lines[1:]]) + "\n")
+    with pytest.raises(PipelineError, match="no run on the current processed dataset"):
+        comparison.latest_runs(root / "results", dataset_id(load_meta(root / "processed")))
