@@ -115,11 +115,11 @@ def generate(cfg):
 
 
 def generate_with_oracle(cfg, repeats=ORACLE_REPEATS, stream=ORACLE_STREAM):
-    """The tables of generate(cfg), identical to them, and the oracle of the last cfg.window_days days
-    (the newest label range): a DataFrame of raw user_log_acct, item_sku_id and the chances p_buy and
-    p_interact that the pair orders / acts in that range, given the simulation's latent state at its
-    start, with its description {"label": [first day, last day], "window_days", "repeats"}; (None, None)
-    when the log is shorter than two ranges. repeats: re-simulations averaged; stream: picks their
+    """(tables, oracle, description): the tables of generate(cfg), identical to them; the oracle of the
+    last cfg.window_days days (the newest label range), a DataFrame of raw user_log_acct, item_sku_id
+    and the chances p_buy and p_interact that the pair orders / acts in that range, given the
+    simulation's latent state at its start; its description {"label": [first day, last day],
+    "window_days", "repeats"}. Oracle and description are None when the log is shorter than two ranges. repeats: re-simulations averaged; stream: picks their
     random streams (another stream gives an independent oracle)."""
     return _generate(cfg, cfg.window_days, repeats, stream)
 
