@@ -30,6 +30,7 @@ from training.baselines import make_baseline  # noqa: E402
 from training.dev_evaluation import DevEvaluation  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.metrics import purchase_metrics  # noqa: E402
+from training.predictions import write_predictions  # noqa: E402
 from training.task import build_task  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
@@ -74,11 +75,15 @@ def run_row(cfg, seed, run_dir, meta):
             "changed_settings": {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"}}
 
 
-def add_test_metrics(row, predict, data, splits=("dev", "test")):
-    for split in splits:
-        metrics = purchase_metrics(predict(split), data[split]["label_buy"], data[split]["label_interact"],
+def evaluate(row, run_dir, predict, cfg, data):
+    """Scores dev and test with predict(split), adds their metrics to the row and keeps the
+    per-sample predictions in the run's folder."""
+    predictions = {split: predict(split) for split in ("dev", "test")}
+    for split, outputs in predictions.items():
+        metrics = purchase_metrics(outputs, data[split]["label_buy"], data[split]["label_interact"],
                                    data[split]["user"])
         row.update({f"{split}_{name}": value for name, value in metrics.items()})
+    write_predictions(run_dir, cfg.processed_dir, data, predictions)
     return row
 
 
@@ -93,7 +98,7 @@ def fit_baseline(cfg, seed, meta, data):
     seconds = time.perf_counter() - start
     row.update({"best_step": fitted["passes"], "epochs": fitted["passes"], "train_seconds": round(seconds, 1),
                 "train_samples_per_second": round(len(data["train"]["label_buy"]) / max(seconds, 1e-9), 1)})
-    return add_test_metrics(row, lambda split: baseline.predict(data[split]), data)
+    return evaluate(row, run_dir, lambda split: baseline.predict(data[split]), cfg, data)
 
 
 def train_and_evaluate(cfg, seed, meta, data, item2vec):
@@ -141,7 +146,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
                 "epochs": round(steps_run / steps_per_pass, 3), "train_seconds": round(train_seconds, 1),
                 "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1),
                 "dev_evaluations": dev_evaluation.evaluations})
-    return add_test_metrics(row, lambda split: task.predict(evaluation_sets[split], verbose=0), data)
+    return evaluate(row, run_dir, lambda split: task.predict(evaluation_sets[split], verbose=0), cfg, data)
 
 
 def main(argv):

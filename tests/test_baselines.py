@@ -3,12 +3,14 @@ import csv
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 import main_func
 from errors import PipelineError, run_cli
 from preprocessing import make_demo_data
 from preprocessing.processed_data import dataset_id, load_meta, load_split
 from training import baselines, comparison
+from training.predictions import read_predictions
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +88,18 @@ def test_comparison_shows_each_models_latest_runs_on_this_dataset_only(workspace
                                             for line in lines[1:]]) + "\n")
     with pytest.raises(PipelineError, match="no run on the current processed dataset"):
         comparison.latest_runs(root / "results", dataset_id(load_meta(root / "processed")))
+
+
+def test_every_run_keeps_its_per_sample_predictions_with_raw_ids(workspace):
+    root, settings = workspace
+    row = main_func.main(settings + ["model=RULE"])[0]
+    predictions = read_predictions(root / "results" / row["run_id"])
+    processed = root / "processed"
+    for split in ("dev", "test"):
+        arrays = load_split(processed, split)
+        part = predictions[predictions["split"] == split]
+        vocab_user = np.load(processed / "vocab" / "user.npy")
+        assert part["user_id"].tolist() == vocab_user[arrays["user"]].tolist()
+        np.testing.assert_array_equal(part["label_buy"], arrays["label_buy"])
+        assert roc_auc_score(part["label_buy"], part["p_main"]) == pytest.approx(row[f"{split}_main_auc"])
+    assert not list((root / "results" / row["run_id"]).glob(".*partial*"))

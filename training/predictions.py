@@ -1,0 +1,37 @@
+"""Per-sample predictions of a run (predictions.parquet in its folder), so two runs can be compared
+on the very same samples: raw user and item ids, split, both labels and every probability."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FILE = "predictions.parquet"
+
+
+def write_predictions(run_dir, processed_dir, data, predictions):
+    """predictions: {split: {"main": [N], optionally "ctr", "cvr"}}; written to a temporary file and
+    renamed, so a killed run never leaves half a file."""
+    vocab = {name: np.load(Path(processed_dir) / "vocab" / f"{name}.npy", allow_pickle=False)
+             for name in ("user", "item")}
+    frames = []
+    for split, outputs in predictions.items():
+        arrays = data[split]
+        frame = pd.DataFrame({"user_id": vocab["user"][np.asarray(arrays["user"])],
+                              "item_id": vocab["item"][np.asarray(arrays["item"])],
+                              "split": split,
+                              "label_buy": np.asarray(arrays["label_buy"], dtype=np.int8),
+                              "label_interact": np.asarray(arrays["label_interact"], dtype=np.int8)})
+        for name in ("main", "ctr", "cvr"):
+            if name in outputs:
+                frame[f"p_{name}"] = np.asarray(outputs[name], dtype=np.float32)
+        frames.append(frame)
+    path = Path(run_dir) / FILE
+    partial = path.with_name(f".{FILE}.partial-{os.getpid()}")
+    pd.concat(frames, ignore_index=True).to_parquet(partial, index=False)
+    partial.rename(path)
+    return path
+
+
+def read_predictions(run_dir):
+    return pd.read_parquet(Path(run_dir) / FILE)
