@@ -1,8 +1,18 @@
 """runs.csv: one whole row per run, the preset file in its own column."""
 import csv
+import fcntl
+import json
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
 
 import configurator
 from training import runs_log
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _rows(results_dir):
@@ -19,3 +29,62 @@ def test_preset_file_is_recorded_in_its_own_column(tmp_path):
     assert [row["config"] for row in rows] == ["configs/demo.py", ""]
     assert [row["run_id"] for row in rows] == ["config=configs/demo.py", "model=DIN"]
     assert rows[0]["dev_main_auc"] == "0.5" and list(rows[0]) == list(runs_log.COLUMNS)
+
+
+# Appends rows of about 40 kB each once the start file exists, so two processes write at once.
+APPENDER = """
+import os, sys, time
+from training import runs_log
+results, name, start = sys.argv[1:]
+while not os.path.exists(start):
+    time.sleep(0.001)
+for i in range(40):
+    runs_log.append_run(results, {"run_id": f"{name}-{i}", "changed_settings": {"pad": name * 40000}})
+"""
+
+
+def test_two_runs_appending_at_once_each_land_whole_rows(tmp_path):
+    start = tmp_path / "start"
+    children = [subprocess.Popen([sys.executable, "-c", APPENDER, str(tmp_path), name, str(start)], cwd=ROOT)
+                for name in ("a", "b")]
+    start.touch()
+    assert [child.wait(timeout=120) for child in children] == [0, 0]
+    rows = _rows(tmp_path)
+    assert sorted(row["run_id"] for row in rows) == sorted(f"{n}-{i}" for n in "ab" for i in range(40))
+    for row in rows:
+        assert json.loads(row["changed_settings"]) == {"pad": row["run_id"][0] * 40000}
+
+
+def test_a_runs_csv_with_an_older_header_gets_the_new_columns_and_keeps_its_rows(tmp_path):
+    (tmp_path / "runs.csv").write_text("run_id,model,seed,old_note\nr1,DIN,16,kept\n")
+    runs_log.append_run(tmp_path, {"run_id": "r2", "model": "DNN", "seed": 17})
+    rows = _rows(tmp_path)
+    assert list(rows[0]) == list(runs_log.COLUMNS) + ["old_note"]
+    assert [(r["run_id"], r["model"], r["seed"], r["old_note"], r["config"]) for r in rows] == [
+        ("r1", "DIN", "16", "kept", ""), ("r2", "DNN", "17", "", "")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+def _waits_for_a_lock(pid):
+    """True when process pid is blocked on a file lock (a '->' entry of /proc/locks)."""
+    return any(line.split()[1:3] == ["->", "FLOCK"] and line.split()[5] == str(pid)
+               for line in pathlib.Path("/proc/locks").read_text().splitlines())
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/locks").exists(), reason="needs Linux's /proc/locks")
+def test_a_run_waits_while_runs_csv_is_locked(tmp_path):
+    runs_log.append_run(tmp_path, {"run_id": "first"})
+    with open(tmp_path / "runs.csv", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        child = subprocess.Popen([sys.executable, "-c", "import sys; from training import runs_log; "
+                                  "runs_log.append_run(sys.argv[1], {'run_id': 'second'})", str(tmp_path)], cwd=ROOT)
+        for _ in range(3000):  # bounded, so a changed /proc/locks format fails instead of hanging
+            if _waits_for_a_lock(child.pid):
+                break
+            assert child.poll() is None, "the run wrote runs.csv while another held its lock"
+            time.sleep(0.01)
+        else:
+            pytest.fail("the run never waited for the lock")
+        assert [row["run_id"] for row in _rows(tmp_path)] == ["first"]
+    assert child.wait(timeout=60) == 0
+    assert [row["run_id"] for row in _rows(tmp_path)] == ["first", "second"]
