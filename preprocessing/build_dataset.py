@@ -154,9 +154,9 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
 
     with stage("user-item pair features"):
-        item_cate = encoded.item_side["cate"]
-        pairs = {s.window.index: pair_features.pair_table(log, timeline, s, item_cate, item_vocab,
-                                                          encoded.vocabs["cate"].size) for s in samples}
+        sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
+        pairs = {s.window.index: pair_features.pair_table(log, timeline, s, encoded.item_side, sizes)
+                 for s in samples}
         pair_mean, pair_std = _column_statistics([pairs[s.window.index] for s, _ in parts["train"]])
         pair_tables = {index: ((table - pair_mean) / pair_std).astype(np.float32) for index, table in pairs.items()}
 

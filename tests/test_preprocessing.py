@@ -335,6 +335,7 @@ def test_pair_features_match_a_plain_pandas_computation(generated, generated_bui
     columns, mean, std = meta["pair"]["columns"], np.array(meta["pair"]["mean"]), np.array(meta["pair"]["std"])
     vocab_user, vocab_item = (np.load(generated_build / "vocab" / f"{name}.npy") for name in ("user", "item"))
     cate_of = dict(zip(items["item_sku_id"], items["item_third_cate_cd"]))
+    brand_of = dict(zip(items["item_sku_id"], items["brand_code"]))
     actions = actions.assign(cate=actions["item_sku_id"].map(cate_of))
     rng = np.random.default_rng(3)
     checked = 0
@@ -365,5 +366,17 @@ def test_pair_features_match_a_plain_pandas_computation(generated, generated_bui
             is_open = len(holds) > 0 and (len(orders) == 0 or holds.max() > orders.max())
             assert got["open_cart_or_follow"] == pytest.approx(float(is_open), abs=1e-3)
             assert np.expm1(got["log_user_actions_lookback"]) == pytest.approx(len(mine), abs=1e-2)
+            assert np.expm1(got["log_user_orders_lookback"]) == pytest.approx((mine["action_type"] == 2).sum(), abs=1e-2)
+            everyone = lookback[lookback["item_sku_id"] == item]
+            assert np.expm1(got["log_item_all_carts_lookback"]) == pytest.approx((everyone["action_type"] == 5).sum(), abs=1e-2)
+            assert np.expm1(got["log_brand_actions_lookback"]) == pytest.approx(
+                (mine["item_sku_id"].map(brand_of) == brand_of[item]).sum(), abs=1e-2)
+            days_back = (end - mine["action_time"] - pd.Timedelta(1, "ns")) // pd.Timedelta(days=1)
+            assert np.expm1(got["log_user_active_days_lookback"]) == pytest.approx(days_back.nunique(), abs=1e-2)
+            fresh = mine[(days_back < pair_features.INTENT_DAYS) & (mine["cate"] == cate_of[item])]
+            assert got[f"cate_items_last_{pair_features.INTENT_DAYS}_days"] == pytest.approx(
+                fresh["item_sku_id"].nunique(), abs=1e-3)
+            age = (end - on_item["action_time"]) / pd.Timedelta(days=pair_features.DECAY_DAYS)
+            assert np.expm1(got["log_item_decayed_actions"]) == pytest.approx(np.exp(-age).sum(), rel=1e-3)
             checked += 1
     assert checked == 30 * 5

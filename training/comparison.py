@@ -58,6 +58,8 @@ def oracle_metrics(raw_dir, processed_dir):
     for split in ("dev", "test"):
         arrays = load_split(processed_dir, split)
         predictions = demo_oracle.oracle_predictions(raw_dir, processed_dir, split)
+        # a purchase is an interaction, so p(buy | interact) = p(buy) / p(interact)
+        predictions["cvr"] = np.clip(predictions["main"] / np.maximum(predictions["ctr"], 1e-12), 0.0, 1.0)
         metrics = purchase_metrics(predictions, arrays["label_buy"], arrays["label_interact"], arrays["user"])
         row.update({f"{split}_{name}": value for name, value in metrics.items()})
     return row, None
