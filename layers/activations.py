@@ -3,17 +3,20 @@ import keras
 from keras import ops
 
 ACTIVATIONS = ("prelu", "dice")
+BN_MOMENTUM = 0.9  # of every BatchNormalization's moving statistics; layers.mlp says why not Keras's 0.99
 
 
 @keras.saving.register_keras_serializable(package="purchase")
 class Dice(keras.layers.Layer):
     """Dice(x) = p·x + (1 − p)·α·x with p = σ(standardised x), per unit; the standardisation is a
-    BatchNormalization without scale and offset (batch statistics in training, moving ones after)."""
+    BatchNormalization without scale and offset (batch statistics in training, moving ones after,
+    with momentum BN_MOMENTUM)."""
 
     def __init__(self, epsilon=1e-9, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
-        self.norm = keras.layers.BatchNormalization(center=False, scale=False, epsilon=epsilon, name="norm")
+        self.norm = keras.layers.BatchNormalization(center=False, scale=False, epsilon=epsilon,
+                                                    momentum=BN_MOMENTUM, name="norm")
 
     def build(self, input_shape):
         self.norm.build(input_shape)
