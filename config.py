@@ -10,6 +10,7 @@ processed_dir = "ddata/processed"  # arrays and meta.json written by preprocessi
 results_dir = "ddata/results"  # runs.csv and one folder per run
 allow_pickle = False  # read a merged .pkl table; loading a pickle runs code, so opt in only for trusted files
 config = ""  # preset file(s) applied before key=value overrides, e.g. config=configs/demo.py
+study = ""  # name tagging a run's runs.csv row as part of a study (sh scr/sweep.sh sets it; sh scr/report.sh reads it)
 
 # ---------------------------------------------------------------- demo data
 demo_users = 15000  # users in the generated log; the default keeps sh scr/run_all.sh under 15 minutes

@@ -88,3 +88,18 @@ def test_a_run_waits_while_runs_csv_is_locked(tmp_path):
         assert [row["run_id"] for row in _rows(tmp_path)] == ["first"]
     assert child.wait(timeout=60) == 0
     assert [row["run_id"] for row in _rows(tmp_path)] == ["first", "second"]
+
+
+def test_study_is_recorded_in_its_own_column(tmp_path):
+    for argv in (["study=lr-sweep", "learning_rate=0.01"], ["learning_rate=0.01"]):
+        cfg = configurator.load(argv)
+        runs_log.append_run(tmp_path, {"run_id": argv[0], "changed_settings": configurator.changed(cfg)})
+    assert [row["study"] for row in _rows(tmp_path)] == ["lr-sweep", ""]
+
+
+def test_one_seed_shows_its_value_without_a_spread_and_several_show_mean_and_std():
+    one = runs_log.summary_table([{"dev_main_auc": 0.71, "test_main_auc": 0.7}])
+    assert "±" not in one and "0.7100" in one and "0.7000" in one
+    two = runs_log.summary_table([{"test_main_auc": 0.7}, {"test_main_auc": 0.8}])
+    assert "0.7500 ± 0.0707" in two
+    assert runs_log.mean_std_text([0.5, float("nan")]) == "0.5000"

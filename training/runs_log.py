@@ -12,8 +12,8 @@ import numpy as np
 METRICS = ("main_auc", "cvr_auc", "ctr_auc", "gauc", "logloss")
 METRIC_TITLES = {"main_auc": "Main AUC", "cvr_auc": "CVR AUC", "ctr_auc": "CTR AUC", "gauc": "GAUC",
                  "logloss": "log loss"}
-COLUMNS = (["run_id", "start_time", "dataset", "model", "ctr_model", "cvr_model", "config", "changed_settings",
-            "seed"]
+COLUMNS = (["run_id", "start_time", "dataset", "model", "ctr_model", "cvr_model", "config", "study",
+            "changed_settings", "seed"]
            + [f"{split}_{metric}" for split in ("dev", "test") for metric in METRICS]
            + ["best_step", "epochs", "train_seconds", "train_samples_per_second"])
 
@@ -24,7 +24,7 @@ def append_run(results_dir, row):
     header lacks some of COLUMNS is first rewritten with them added, its rows kept."""
     path = Path(results_dir) / "runs.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    cells = {"config": _preset_of(row), **row}
+    cells = {"config": _changed_setting(row, "config"), "study": _changed_setting(row, "study"), **row}
     while True:
         with open(path, "a+", newline="") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -70,9 +70,10 @@ def _add_columns(path, handle, header):
     os.replace(temporary, path)
 
 
-def _preset_of(row):
-    """The preset file(s) the run's settings started from (config=...), one of its changed settings."""
-    return (row.get("changed_settings") or {}).get("config", "")
+def _changed_setting(row, key):
+    """One of the run's changed settings, given its own column: the preset file(s) the settings
+    started from (config=...) or the study the run belongs to (study=...); "" when not changed."""
+    return (row.get("changed_settings") or {}).get(key, "")
 
 
 def _cell(value):
@@ -91,14 +92,21 @@ def mean_std(values):
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
+def mean_std_text(values, digits=4):
+    """"mean ± std" of several values; a single value alone, since one seed measures no spread;
+    "" when none is defined."""
+    defined = [v for v in values if v is not None and not math.isnan(v)]
+    mean, std = mean_std(defined)
+    if math.isnan(mean):
+        return ""
+    return f"{mean:.{digits}f}" if len(defined) == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
 def summary_table(rows):
     """The dev and test metrics of the rows (one per seed) as mean ± std, one metric a line."""
     lines = [f"{'metric':<10}{'dev':>20}{'test':>20}"]
     for metric in METRICS:
-        cells = []
-        for split in ("dev", "test"):
-            mean, std = mean_std([row.get(f"{split}_{metric}") for row in rows])
-            cells.append("" if math.isnan(mean) else f"{mean:.4f} ± {std:.4f}")
+        cells = [mean_std_text([row.get(f"{split}_{metric}") for row in rows]) for split in ("dev", "test")]
         if any(cells):
             lines.append(f"{METRIC_TITLES[metric]:<10}{cells[0]:>20}{cells[1]:>20}")
     return "\n".join(lines)
