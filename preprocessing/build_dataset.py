@@ -11,6 +11,7 @@ end, so an interrupted run leaves the previous dataset as it was. A dataset buil
 raw files (content fingerprint) with the same settings is reused as it is.
 """
 import contextlib
+import dataclasses
 import hashlib
 import json
 import pathlib
@@ -24,12 +25,12 @@ from errors import run_cli
 from preprocessing import dataset_folder, item2vec, pair_features, processed_data, settings, side_features
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
-from preprocessing.processed_data import ID_ARRAYS, META, SPLITS, NpyWriter
+from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
 from preprocessing.raw_data import load_raw
 from preprocessing.samples import ORDER, sorted_unique, window_samples
-from preprocessing.sequences import build_timeline, sample_sequences
+from preprocessing.sequences import build_timeline, gather, sample_sequences, user_runs
 from preprocessing.splits import split_parts
-from preprocessing.windows import day_of, make_windows
+from preprocessing.windows import day_of, make_windows, open_window
 
 RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
 ACTION_VOCAB = 6  # action codes 1..5 plus padding
@@ -71,11 +72,23 @@ def _rows_of(samples, rows):
     return len(samples) if rows is None else len(rows)
 
 
-def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len):
-    """Writes the arrays of one split, chunk by chunk; returns its meta.json["splits"] entry."""
+def _sequence_times(timeline, user, seq_end, max_len):
+    """hist_time [N, max_len] int64 seconds of samples sorted by user, 0 for padding: sequences.gather
+    over the action times in place of the items, so each time lines up with its step of hist_item."""
+    seconds = dataclasses.replace(timeline, item=np.append(timeline.time // 10**9, np.int64(0)))
+    starts, repeats = user_runs(user)
+    times, _ = gather(seconds, user[starts], seq_end[starts], max_len)
+    return np.repeat(times, repeats, axis=0)
+
+
+def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len, with_times=False):
+    """Writes the arrays of one split, chunk by chunk (with_times: hist_time as well); returns its
+    meta.json["splits"] entry."""
     folder.mkdir()
     total = sum(_rows_of(s, rows) for s, rows in members)
     shapes = {name: ((total,), np.int32) for name in ID_ARRAYS}
+    if with_times:
+        shapes[TIME_ARRAY] = ((total, max_len), np.int64)
     shapes["dense"] = ((total, len(side_features.DENSE_COLUMNS)), np.float32)
     shapes["pair"] = ((total, len(pair_features.COLUMNS)), np.float32)
     shapes.update({name: ((total, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
@@ -98,6 +111,8 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
                                 "label_interact": samples.label_interact[pick]})
                 columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
                 columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
+                if with_times:
+                    columns[TIME_ARRAY] = _sequence_times(timeline, user, samples.seq_end[pick], max_len)
                 for name, writer in writers.items():
                     writer.write(columns[name])
             picked = slice(None) if rows is None else rows
@@ -135,6 +150,7 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
     first_day, last_day = day_of(log.time[0]), day_of(log.time[-1])
     windows = make_windows(first_day, last_day, cfg)
     used = [w for w in windows if w.role != "unused"]
+    forecast = open_window(first_day, last_day, cfg)
     item_vocab = encoded.vocabs["item"].size
 
     if training:
@@ -145,10 +161,12 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
     with stage(f"samples and labels of {len(used)} windows"):
         samples = [window_samples(log, timeline, w, item_vocab) for w in used]
         parts = split_parts(samples, cfg.split_by, cfg.split_seed)
+        # its label range lies past the data, so its labels are all zero
+        open_samples = window_samples(log, timeline, forecast, item_vocab)
 
     with stage("dense item features"):
         catalogue = side_features.catalogue_table(encoded)
-        tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used}
+        tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used + [forecast]}
         mean, std = side_features.standardisation(
             [(tables[s.window.index], s.item) for s, _ in parts["train"]])
         dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
@@ -156,7 +174,7 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
     with stage("user-item pair features"):
         sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
         pairs = {s.window.index: pair_features.pair_table(log, timeline, s, encoded.item_side, sizes)
-                 for s in samples}
+                 for s in samples + [open_samples]}
         pair_mean, pair_std = _column_statistics([pairs[s.window.index] for s, _ in parts["train"]])
         pair_tables = {index: ((table - pair_mean) / pair_std).astype(np.float32) for index, table in pairs.items()}
 
@@ -165,6 +183,9 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         with stage(f"write {split}"):
             split_meta[split] = _write_split(out_dir / split, parts[split], encoded, timeline,
                                              dense_tables, pair_tables, cfg.max_len)
+    with stage(f"write {OPEN}"):
+        open_meta = _write_split(out_dir / OPEN, [(open_samples, None)], encoded, timeline, dense_tables,
+                                 pair_tables, cfg.max_len, with_times=True)
     if training:
         began = time.perf_counter()
         seconds = training.wait()
@@ -190,6 +211,7 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         "data_span": [str(first_day), str(last_day)],
         "windows": [{**w.describe(), "samples": counts.get(w.index)} for w in windows],
         "splits": split_meta,
+        "open_window": {**forecast.describe(), "samples": open_meta["samples"], "users": open_meta["users"]},
         "dense": {"columns": list(side_features.DENSE_COLUMNS), "mean": mean.tolist(), "std": std.tolist()},
         "pair": {"columns": list(pair_features.COLUMNS), "mean": pair_mean.tolist(), "std": pair_std.tolist()},
         "settings": settings.used(cfg),
@@ -215,7 +237,7 @@ def _is_up_to_date(processed, cfg, fingerprint):
         return False
     expected = json.loads(json.dumps(settings.used(cfg)))
     complete = all((processed / split / f"{name}.npy").is_file()
-                   for split in SPLITS for name in processed_data.ARRAYS)
+                   for split in SPLITS + (OPEN,) for name in processed_data.split_arrays(split))
     return (complete and fingerprint is not None and meta.get("format_version") == processed_data.FORMAT_VERSION
             and meta.get("settings") == expected and meta.get("raw_fingerprint") == fingerprint
             and (not meta.get("item2vec") or (processed / meta["item2vec"]).is_file()))

@@ -9,9 +9,10 @@ import numpy as np
 
 from errors import PipelineError
 
-FORMAT_VERSION = 2  # bumped when the files or their meaning change, so older outputs are rebuilt
+FORMAT_VERSION = 3  # bumped when the files or their meaning change, so older outputs are rebuilt
 META = "meta.json"
 SPLITS = ("train", "dev", "test")
+OPEN = "open"  # the open window's samples, scored by the forecast: labels all zero, never trained or evaluated on
 WRITE_BLOCK = 1 << 20  # bytes per write call: single writes of tens of MB ran several times slower here
 # [N] int32 ids, [N, D] float32 dense, [N, max_len] int32 sequences, [N] float32 labels
 ID_ARRAYS = ("user", "item", "cate", "brand", "shop", "vendor",
@@ -20,6 +21,9 @@ SEQUENCE_ARRAYS = ("hist_item", "hist_cate", "hist_action")
 LABEL_ARRAYS = ("label_buy", "label_interact")
 DENSE_ARRAYS = ("dense", "pair")  # [N, D] item statistics; [N, P] the user's past on the target item and category
 ARRAYS = ID_ARRAYS + DENSE_ARRAYS + SEQUENCE_ARRAYS + LABEL_ARRAYS
+# [N, max_len] int64 seconds (Unix time of the log's wall clock) of each sequence step, 0 for padding:
+# the open split only, for the forecast's reasons; not a model input
+TIME_ARRAY = "hist_time"
 
 # ---- the feature description (meta.json["features"]): the one schema of the processed data
 # sparse feature -> group: "target" (the item scored), "item" (its side attributes) or "user"
@@ -114,13 +118,18 @@ def _first_line(err):
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
+def split_arrays(split):
+    """The array names of a split: ARRAYS, and TIME_ARRAY as well for the open split."""
+    return ARRAYS + (TIME_ARRAY,) * (split == OPEN)
+
+
 def load_split(processed_dir, split, mmap=True):
-    """Every array of one split, by name (see ARRAYS); memory-mapped read-only unless mmap=False."""
-    if split not in SPLITS:
-        raise PipelineError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
+    """Every array of one split, by name (see split_arrays); memory-mapped read-only unless mmap=False."""
+    if split not in SPLITS + (OPEN,):
+        raise PipelineError(f"split {split!r}: expected one of {', '.join(SPLITS + (OPEN,))}")
     folder = pathlib.Path(processed_dir) / split
     arrays = {}
-    for name in ARRAYS:
+    for name in split_arrays(split):
         path = folder / f"{name}.npy"
         try:
             arrays[name] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)

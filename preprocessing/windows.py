@@ -4,6 +4,10 @@ Window 0 is the newest: its label range ends on the last day of the data. Each w
 interaction range of `window_days` days followed by a label range of the same length; each older
 window steps back `window_stride_days` days. A window's feature range runs from the first day of
 the data to the end of its interaction range (inclusive, through that whole day).
+
+The open window (index -1, role "open") is the one a forecast scores: its interaction range is the
+last `window_days` days of the data and its label range the days after the data ends, so its
+samples are built like any other window's and their labels are all zero.
 """
 import dataclasses
 
@@ -21,7 +25,7 @@ class WindowError(PipelineError):
 @dataclasses.dataclass(frozen=True)
 class Window:
     index: int  # 0 is the newest
-    role: str  # "dev_test", "train" or "unused"
+    role: str  # "dev_test", "train", "unused" or "open"
     feature_start: np.datetime64  # first day of the data
     interaction_start: np.datetime64  # days, both ends inclusive
     interaction_end: np.datetime64
@@ -80,3 +84,11 @@ def make_windows(first_day, last_day, cfg):
                 f"window_days={cfg.window_days} or window_stride_days={cfg.window_stride_days}")
         windows.append(Window(index, role, first_day, interaction_start, interaction_end, label_start, label_end))
     return windows
+
+
+def open_window(first_day, last_day, cfg):
+    """The open window: interaction range the last cfg.window_days days up to last_day, label range
+    the cfg.window_days days after it, beyond the data."""
+    # inside the data whenever make_windows' window 0 is, which starts a window earlier
+    interaction_start = last_day - (cfg.window_days - 1) * DAY
+    return Window(-1, "open", first_day, interaction_start, last_day, last_day + DAY, last_day + cfg.window_days * DAY)
