@@ -47,6 +47,11 @@ class DIENTower(Tower):
         scores = self.attention(self.project_query(query), interests, mask)
         return self.head([side, query, self.evolution(interests, scores, mask)], training)
 
+    def attention_weights(self, embedded):
+        """[B, T]: the attention over the interest states that scales the AUGRU (a forecast's reasons)."""
+        query, keys, mask, _ = self.view(embedded)
+        return self.attention(self.project_query(query), self.extractor(keys, mask), mask)
+
     def get_config(self):
         return {**super().get_config(), "gru_units": self.gru_units, "augru_units": self.augru_units,
                 "attention_units": self.attention_units, "aux_units": self.aux_units,

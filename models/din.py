@@ -17,6 +17,11 @@ class DINTower(Tower):
         query, keys, mask, side = self.view(embedded)
         return self.head([side, query, self.attention(query, keys, mask)], training)
 
+    def attention_weights(self, embedded):
+        """[B, T]: the weight of each behaviour in the pooled history (a forecast's reasons)."""
+        query, keys, mask, _ = self.view(embedded)
+        return self.attention.weights_of(query, keys, mask)
+
     def get_config(self):
         return {**super().get_config(), "attention_units": self.attention_units,
                 "attention_softmax": self.attention_softmax}
