@@ -8,13 +8,13 @@ seed to ddata/results/runs.csv and prints mean ± std over the seeds.
 """
 import datetime
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
-# TensorFlow's C++ start-up chatter (no GPU found, CPU features) says nothing about the run.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from training.quiet_start import import_tensorflow_quietly
+
+import_tensorflow_quietly()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

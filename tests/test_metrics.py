@@ -33,10 +33,13 @@ def test_cvr_auc_uses_interacted_samples_only():
     buy = np.array([1, 0, 0, 1, 0])
     interact = np.array([1, 1, 0, 1, 0])
     cvr = np.array([0.9, 0.1, 0.99, 0.8, 0.95])  # the high scores sit on non-interacted samples
-    predictions = {"main": cvr * 0.5, "ctr": np.full(5, 0.5), "cvr": cvr}
+    ctr = np.array([0.2, 0.9, 0.9, 0.6, 0.1])
+    predictions = {"main": cvr * ctr, "ctr": ctr, "cvr": cvr}  # main ranks unlike cvr and unlike ctr
     metrics = purchase_metrics(predictions, buy, interact, np.arange(5))
     assert metrics["cvr_auc"] == 1.0
-    assert metrics["main_auc"] == auc(buy, cvr)
+    assert metrics["main_auc"] == pytest.approx(2 / 3)
+    assert auc(buy, cvr) == pytest.approx(1 / 3) and auc(buy, ctr) == pytest.approx(1 / 3)
+    assert metrics["ctr_auc"] == auc(interact, ctr)
 
 
 def test_seed_aggregation_is_mean_and_sample_std():

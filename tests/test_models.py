@@ -12,7 +12,7 @@ from tests.model_fixtures import feature_inputs, make_arrays, make_meta, repad, 
 
 MAX_LEN = 12
 TRAIN_SIZE, TEST_SIZE, BATCH, STEPS = 3072, 2048, 256, 120
-SINGLE = [name for name in MODEL_NAMES if name != "ESSM"]
+SINGLE = list(TOWERS)  # the neural single models (RULE and GBDT are not built by the registry)
 # every tower once as CTR tower and once as CVR tower
 PAIRS = [(ctr, SINGLE[(i + 1) % len(SINGLE)]) for i, ctr in enumerate(SINGLE)]
 ESSM_DEFAULT = ("DIEN", "GRU_DNN")
@@ -180,19 +180,19 @@ def test_item2vec_initialises_the_shared_item_table(meta):
 
 
 def test_unknown_names_get_the_list_of_valid_ones(meta):
-    with pytest.raises(PipelineError, match="model='DeepCross'.*DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM, ESSM"):
+    with pytest.raises(PipelineError, match="model='DeepCross'.*DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM, ESSM, RULE, GBDT"):
         build(meta, "DeepCross")
     with pytest.raises(PipelineError, match="ctr_model='ESSM'.*valid: DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM$"):
         build(meta, "ESSM", ("ESSM", "DIN"))
-    assert MODEL_NAMES == ("DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM")
+    assert MODEL_NAMES == ("DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM", "RULE", "GBDT")
     assert set(TOWERS) == set(SINGLE)
 
 
 @pytest.mark.parametrize("settings,message", [
     ({"mlp_activation": "relu"}, "mlp_activation='relu': expected one of prelu, dice"),
     ({"attention_units": []}, r"attention_units=\[\]: expected a non-empty list"),
-    ({"mlp_dropout": 1.0}, r"mlp_dropout=1.0: expected a rate in \[0, 1\)"),
-    ({"gru_units": 0}, "gru_units=0: expected a positive size"),
+    ({"mlp_dropout": 1.0}, r"mlp_dropout=1.0: expected a number from 0 to below 1"),
+    ({"gru_units": 0}, "gru_units=0: expected a positive whole number"),
 ])
 def test_bad_model_settings_get_one_line_errors(settings, message, meta):
     with pytest.raises(PipelineError, match=message):

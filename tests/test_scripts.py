@@ -50,7 +50,7 @@ def test_make_demo_data_twice_gives_the_same_files(repo):
     assert first.stdout.count("\n") == 1 and first.stdout.startswith("demo data: ")
     raw = repo / "ddata" / "raw"
     before = _contents(raw)
-    assert sorted(before) == ["actions.parquet", "demo.json", "items.parquet", "users.parquet"]
+    assert sorted(before) == ["actions.parquet", "demo.json", "demo_oracle.parquet", "items.parquet", "users.parquet"]
     second = _run(repo, "make_demo_data.sh", *SMALL)
     assert second.returncode == 0, second.stderr
     assert _contents(raw) == before

@@ -1,0 +1,60 @@
+"""The optimisation main_func promises: the learning rate halves after each pass, gradients are
+clipped to a global norm, training stops after `patience` evaluations without a better dev AUC."""
+import keras
+import numpy as np
+import pytest
+
+import main_func
+from errors import run_cli
+from preprocessing import make_demo_data
+from tests.model_fixtures import make_meta, small_settings
+from training import dev_evaluation
+from training.task import build_task
+
+
+def compiled_task(**settings):
+    cfg = small_settings(model="DNN", **settings)
+    return build_task(cfg, make_meta(max_len=10), None, steps_per_pass=7)
+
+
+def test_learning_rate_is_multiplied_by_lr_decay_after_each_pass():
+    optimizer = compiled_task(learning_rate=0.01, lr_decay=0.5).optimizer
+    rates = []
+    for step in (0, 6, 7, 13, 14, 21):
+        optimizer.iterations.assign(step)
+        rates.append(float(optimizer.learning_rate))
+    assert rates == pytest.approx([0.01, 0.01, 0.005, 0.005, 0.0025, 0.00125])
+
+
+def adam_steps(optimizer, gradients):
+    weight = keras.Variable(np.zeros(3, np.float32))
+    for gradient in gradients:
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(gradient), weight)])
+    return np.asarray(weight)
+
+
+def test_gradients_are_clipped_to_the_global_norm_before_adam():
+    # Adam's first step does not depend on the gradient's scale; the second one does, through the
+    # running second moment, so a huge first gradient shows whether it was clipped.
+    huge, small = np.array([300.0, 400.0, 0.0], np.float32), np.array([0.0, 0.3, 0.4], np.float32)
+    clipped = adam_steps(compiled_task(learning_rate=0.01, clip_norm=3.0).optimizer, [huge, small])
+    by_hand = adam_steps(keras.optimizers.Adam(0.01), [huge * 3.0 / 500.0, small])
+    unclipped = adam_steps(keras.optimizers.Adam(0.01), [huge, small])
+    np.testing.assert_allclose(clipped, by_hand, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(clipped, unclipped, rtol=1e-3)
+
+
+def test_training_stops_after_patience_evaluations_without_a_better_dev_auc(tmp_path, monkeypatch):
+    settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
+                f"results_dir={tmp_path / 'results'}", "demo_users=600", "demo_items=300", "demo_categories=12"]
+    assert run_cli(make_demo_data.main, settings) == 0
+    scripted = iter([0.60, 0.70, 0.65, 0.69, 0.68, 0.90, 0.95])
+
+    def scripted_metrics(predictions, label_buy, label_interact, users):
+        return {"main_auc": next(scripted), "gauc": 0.5, "logloss": 0.1}
+
+    monkeypatch.setattr(dev_evaluation, "purchase_metrics", scripted_metrics)
+    row = main_func.main(settings + ["model=DNN", "max_len=10", "embed_dim=4", "mlp_units=[8]", "batch_size=64",
+                                     "eval_every=2", "patience=3", "max_epochs=50", "use_item2vec=False"])[0]
+    assert [e["main_auc"] for e in row["dev_evaluations"]] == [0.60, 0.70, 0.65, 0.69, 0.68]
+    assert row["best_step"] == 2 * 2, "the second evaluation's weights are the ones kept"
