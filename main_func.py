@@ -27,6 +27,7 @@ from preprocessing.build_dataset import ensure_dataset  # noqa: E402
 from preprocessing.processed_data import dataset_id, load_meta, load_split  # noqa: E402
 from training import runs_log  # noqa: E402
 from training.baselines import make_baseline  # noqa: E402
+from training.dev_curve import write_dev_curve  # noqa: E402
 from training.dev_evaluation import DevEvaluation  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.metrics import purchase_metrics  # noqa: E402
@@ -146,6 +147,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
                 "epochs": round(steps_run / steps_per_pass, 3), "train_seconds": round(train_seconds, 1),
                 "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1),
                 "dev_evaluations": dev_evaluation.evaluations})
+    write_dev_curve(run_dir, dev_evaluation.evaluations, period_steps, steps_per_pass)
     return evaluate(row, run_dir, lambda split: task.predict(evaluation_sets[split], verbose=0), cfg, data)
 
 
