@@ -6,4 +6,5 @@
 # raw_dir is the project's ddata/raw.
 set -e
 root="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" ${PYTHON:-python3} -m preprocessing.importers "$@"
+. "$root/scr/python_env.sh"
+PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m preprocessing.importers "$@"

@@ -3,4 +3,5 @@
 # Settings as key=value, e.g.: sh scr/make_demo_data.sh demo_scale=10
 set -e
 cd "$(dirname "$0")/.."
-${PYTHON:-python3} -m preprocessing.make_demo_data "$@"
+. scr/python_env.sh
+"$PYTHON" -m preprocessing.make_demo_data "$@"

@@ -3,4 +3,5 @@
 # Settings as key=value, e.g.: sh scr/pre_processing.sh max_len=50
 set -e
 cd "$(dirname "$0")/.."
-${PYTHON:-python3} -m preprocessing.build_dataset "$@"
+. scr/python_env.sh
+"$PYTHON" -m preprocessing.build_dataset "$@"

@@ -2,5 +2,6 @@
 # Installs the requirements (with the test ones) if missing, then runs the whole test suite.
 set -e
 cd "$(dirname "$0")/.."
-sh scr/install_requirements.sh dev
-${PYTHON:-python3} -m pytest -q tests "$@"
+PYTHON=$(sh scr/install_requirements.sh dev)
+export PYTHON
+"$PYTHON" -m pytest -q tests "$@"
