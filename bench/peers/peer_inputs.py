@@ -9,6 +9,8 @@ import argparse
 
 import numpy as np
 
+import bench_arrays
+
 SEQ_LENGTH = "seq_length"
 
 
@@ -112,3 +114,20 @@ def dense_name(dense_feature):
 def query_name(sequence_feature):
     """The query feature a sequence is attended with: its target, else the part after `hist_`."""
     return sequence_feature["target"] or sequence_feature["name"][len("hist_"):]
+
+
+def build_peer_model(args, feature_classes, din_class, dien_class):
+    """(model, inputs, arrays, sizes): the benchmark folder's DIN or DIEN, built the same way through
+    DeepCTR's or deepctr-torch's matching APIs (feature_classes: their SparseFeat, VarLenSparseFeat,
+    DenseFeat); DIEN as the libraries' own examples run it: AUGRU with negative sampling."""
+    meta, arrays, sizes = bench_arrays.load_folder(args.data)
+    dien = args.model == "DIEN"
+    inputs = peer_arrays(meta, arrays, negatives=dien)
+    columns, history = feature_columns(meta, sizes, feature_classes, negatives=dien)
+    if dien:
+        model = dien_class(columns, history, gru_type="AUGRU", use_negsampling=True,
+                           dnn_hidden_units=sizes["mlp_units"], att_hidden_units=sizes["attention_units"])
+    else:
+        model = din_class(columns, history, dnn_hidden_units=sizes["mlp_units"],
+                          att_hidden_size=sizes["attention_units"])
+    return model, inputs, arrays, sizes

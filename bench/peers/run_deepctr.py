@@ -8,8 +8,7 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import bench_arrays  # noqa: E402  (after the Keras switch above)
-import peer_inputs  # noqa: E402
+import peer_inputs  # noqa: E402  (after the Keras switch above)
 import timing  # noqa: E402
 
 
@@ -22,17 +21,8 @@ def main():
         from deepctr.feature_column import DenseFeat, SparseFeat, VarLenSparseFeat
         from deepctr.models import DIEN, DIN
 
-        meta, arrays, sizes = bench_arrays.load_folder(args.data)
-        dien = args.model == "DIEN"
-        inputs = peer_inputs.peer_arrays(meta, arrays, negatives=dien)
-        columns, history = peer_inputs.feature_columns(
-            meta, sizes, (SparseFeat, VarLenSparseFeat, DenseFeat), negatives=dien)
-        if dien:
-            model = DIEN(columns, history, gru_type="AUGRU", use_negsampling=True,
-                         dnn_hidden_units=sizes["mlp_units"], att_hidden_units=sizes["attention_units"])
-        else:
-            model = DIN(columns, history, dnn_hidden_units=sizes["mlp_units"],
-                        att_hidden_size=sizes["attention_units"])
+        model, inputs, arrays, sizes = peer_inputs.build_peer_model(
+            args, (SparseFeat, VarLenSparseFeat, DenseFeat), DIN, DIEN)
         model.compile(tf.keras.optimizers.Adam(), "binary_crossentropy")
         batch = sizes["batch_size"]
         clock = timing.StepClock(batch, args.warmup_steps, args.steps, args.repeats, args.repeat_budget_s)

@@ -3,7 +3,6 @@
 Run with the `deepctr-torch` environment's python (bench/.venvs/deepctr-torch). DIEN runs as the
 library's own example does: AUGRU with negative sampling (its auxiliary net, weight 1).
 """
-import bench_arrays
 import peer_inputs
 import timing
 
@@ -17,17 +16,8 @@ def main():
         from deepctr_torch.inputs import DenseFeat, SparseFeat, VarLenSparseFeat
         from deepctr_torch.models import DIEN, DIN
 
-        meta, arrays, sizes = bench_arrays.load_folder(args.data)
-        dien = args.model == "DIEN"
-        inputs = peer_inputs.peer_arrays(meta, arrays, negatives=dien)
-        columns, history = peer_inputs.feature_columns(
-            meta, sizes, (SparseFeat, VarLenSparseFeat, DenseFeat), negatives=dien)
-        if dien:
-            model = DIEN(columns, history, gru_type="AUGRU", use_negsampling=True,
-                         dnn_hidden_units=sizes["mlp_units"], att_hidden_units=sizes["attention_units"])
-        else:
-            model = DIN(columns, history, dnn_hidden_units=sizes["mlp_units"],
-                        att_hidden_size=sizes["attention_units"])
+        model, inputs, arrays, sizes = peer_inputs.build_peer_model(
+            args, (SparseFeat, VarLenSparseFeat, DenseFeat), DIN, DIEN)
         model.compile("adam", "binary_crossentropy")
         batch = sizes["batch_size"]
         clock = timing.StepClock(batch, args.warmup_steps, args.steps, args.repeats, args.repeat_budget_s)
