@@ -30,6 +30,7 @@ from training.baselines import make_baseline  # noqa: E402
 from training.dev_curve import write_dev_curve  # noqa: E402
 from training.dev_evaluation import DevEvaluation  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
+from training.list_metrics import list_metrics  # noqa: E402
 from training.metrics import purchase_metrics  # noqa: E402
 from training.predictions import write_predictions  # noqa: E402
 from training.task import build_task  # noqa: E402
@@ -84,6 +85,9 @@ def evaluate(row, run_dir, predict, cfg, data):
         metrics = purchase_metrics(outputs, data[split]["label_buy"], data[split]["label_interact"],
                                    data[split]["user"])
         row.update({f"{split}_{name}": value for name, value in metrics.items()})
+    test = data["test"]
+    row.update({f"test_{name}": value for name, value in list_metrics(
+        predictions["test"]["main"], test["label_buy"], test["user"], test["item"]).items()})
     write_predictions(run_dir, cfg.processed_dir, data, predictions)
     return row
 

@@ -30,22 +30,11 @@ from preprocessing.processed_data import OPEN, load_split  # noqa: E402
 from training import reasons  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.output_folder import written_whole  # noqa: E402
+from training.ranking import ranks  # noqa: E402
 from training.saved_run import load_network, split_arguments  # noqa: E402
 
 OPTIONS = {"run": "best", "top_k": 100}
 FOLDER = "forecast"
-
-
-def ranks(group, other, score):
-    """int64 [N]: rank of each row within its group (1: highest score; ties by the other index)."""
-    order = np.lexsort((other, -score, group))
-    sorted_group = group[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = sorted_group[1:] != sorted_group[:-1]
-    starts = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
-    result = np.empty(len(order), dtype=np.int64)
-    result[order] = np.arange(len(order)) - starts + 1
-    return result
 
 
 def score_open(net, arrays, meta, batch_size):

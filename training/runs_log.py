@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from training.list_metrics import LIST_METRICS, TITLES as LIST_TITLES
+
 METRICS = ("main_auc", "cvr_auc", "ctr_auc", "gauc", "logloss")
 METRIC_TITLES = {"main_auc": "Main AUC", "cvr_auc": "CVR AUC", "ctr_auc": "CTR AUC", "gauc": "GAUC",
                  "logloss": "log loss"}
 COLUMNS = (["run_id", "start_time", "dataset", "model", "ctr_model", "cvr_model", "config", "study",
             "changed_settings", "seed"]
            + [f"{split}_{metric}" for split in ("dev", "test") for metric in METRICS]
+           + [f"test_{metric}" for metric in LIST_METRICS]
            + ["best_step", "epochs", "train_seconds", "train_samples_per_second"])
 
 
@@ -109,4 +112,10 @@ def summary_table(rows):
         cells = [mean_std_text([row.get(f"{split}_{metric}") for row in rows]) for split in ("dev", "test")]
         if any(cells):
             lines.append(f"{METRIC_TITLES[metric]:<10}{cells[0]:>20}{cells[1]:>20}")
+    # the lists are judged on test only (training.list_metrics)
+    width = max(len(title) for title in LIST_TITLES.values())
+    for metric in LIST_METRICS:
+        cell = mean_std_text([row.get(f"test_{metric}") for row in rows])
+        if cell:
+            lines.append(f"{LIST_TITLES[metric]:<{width}}{cell:>{50 - width}}")
     return "\n".join(lines)
