@@ -48,6 +48,17 @@ def stage(name):
     progress(f"{name}: {time.perf_counter() - began:.2f} s")
 
 
+def code_fingerprint():
+    """blake2b over the source of the preprocessing modules: a dataset built by other code is rebuilt
+    (the demo generator, its oracle and the importers make raw data, not datasets)."""
+    here = pathlib.Path(__file__).parent
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(here.glob("*.py")):
+        if path.name not in ("make_demo_data.py", "demo_oracle.py"):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def raw_fingerprint(raw_dir):
     """blake2b over the names and contents of the raw tables in raw_dir (None when there are none)."""
     paths = sorted(p for p in pathlib.Path(raw_dir).glob("*") if p.is_file() and p.name.split(".")[0] in RAW_TABLES)
@@ -202,6 +213,7 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         progress(f"feature {name!r} left out: the log has no known value of it")
     meta = {
         "format_version": processed_data.FORMAT_VERSION,
+        "code_fingerprint": code_fingerprint(),
         "features": processed_data.describe_features(
             cfg.max_len, {"dense": side_features.DENSE_COLUMNS, "pair": pair_features.COLUMNS}, vocab_sizes),
         "vocab_sizes": vocab_sizes,
@@ -240,6 +252,7 @@ def _is_up_to_date(processed, cfg, fingerprint):
                    for split in SPLITS + (OPEN,) for name in processed_data.split_arrays(split))
     return (complete and fingerprint is not None and meta.get("format_version") == processed_data.FORMAT_VERSION
             and meta.get("settings") == expected and meta.get("raw_fingerprint") == fingerprint
+            and meta.get("code_fingerprint") == code_fingerprint()
             and (not meta.get("item2vec") or (processed / meta["item2vec"]).is_file()))
 
 

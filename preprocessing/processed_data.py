@@ -86,9 +86,10 @@ def check_feature_description(meta):
 
 
 def dataset_id(meta):
-    """A short id of a processed dataset: its format, raw files and settings. Runs of one id are
-    comparable; runs.csv records it."""
-    key = json.dumps([meta.get("format_version"), meta.get("raw_fingerprint"), meta.get("settings")], sort_keys=True)
+    """A short id of a processed dataset: its format, preprocessing code, raw files and settings. Runs
+    of one id are comparable; runs.csv records it."""
+    key = json.dumps([meta.get("format_version"), meta.get("code_fingerprint"), meta.get("raw_fingerprint"),
+                      meta.get("settings")], sort_keys=True)
     return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import configurator
 from errors import PipelineError
-from preprocessing import processed_data
+from preprocessing import build_dataset, processed_data
 from preprocessing.build_dataset import ensure_dataset
 from preprocessing.processed_data import load_meta, load_split
 from test_preprocessing import TINY, tiny_log
@@ -78,6 +78,14 @@ def test_a_change_of_raw_data_rebuilds(raw_dir, capsys):
     processed, built = build(raw_dir, capsys)
     assert built and load_meta(processed)["raw_fingerprint"] != before
     assert load_meta(processed)["splits"]["train"]["samples"] == 4
+
+
+def test_a_change_of_preprocessing_code_rebuilds(raw_dir, capsys, monkeypatch):
+    processed, _ = build(raw_dir, capsys)
+    before = load_meta(processed)["code_fingerprint"]
+    monkeypatch.setattr(build_dataset, "code_fingerprint", lambda: "other code")
+    processed, built = build(raw_dir, capsys)
+    assert built and load_meta(processed)["code_fingerprint"] == "other code" != before
 
 
 def test_a_file_rewritten_with_the_same_content_is_reused(raw_dir, capsys):
