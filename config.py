@@ -68,3 +68,5 @@ cvr_weight = 0.0  # weight of the CVR loss (on interacted samples only) in ESSM
 seeds = [16]  # one run per seed; several give mean +- std
 jit_compile = False  # compile train steps with XLA
 deterministic = True  # same seed and data -> same metrics on CPU (TensorFlow op determinism)
+distribute = "none"  # "none" one device, "mirrored" every local GPU (or 2 logical CPU devices), "multi_worker" the cluster in TF_CONFIG (docs/scaling.md)
+resume = True  # a killed run continues from its last evaluation's checkpoint when the same command is run again

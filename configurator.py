@@ -175,6 +175,7 @@ RULES = {
     "eval_every": _whole(1), "patience": _whole(0), "max_epochs": _whole(1),
     "label_smoothing": _number(0, 1, high_open=True), "ctr_weight": _number(0), "cvr_weight": _number(0),
     "seeds": _seeds, "jit_compile": _anything, "deterministic": _anything,
+    "distribute": _one_of("none", "mirrored", "multi_worker"), "resume": _anything,
 }
 
 

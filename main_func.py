@@ -25,7 +25,7 @@ from errors import PipelineError, run_cli  # noqa: E402
 from models import registry  # noqa: E402
 from preprocessing.build_dataset import ensure_dataset  # noqa: E402
 from preprocessing.processed_data import dataset_id, load_meta, load_split  # noqa: E402
-from training import runs_log  # noqa: E402
+from training import distributed, runs_log  # noqa: E402
 from training.baselines import make_baseline  # noqa: E402
 from training.dev_curve import write_dev_curve  # noqa: E402
 from training.dev_evaluation import DevEvaluation  # noqa: E402
@@ -33,6 +33,7 @@ from training.input_pipeline import make_dataset  # noqa: E402
 from training.list_metrics import list_metrics  # noqa: E402
 from training.metrics import purchase_metrics  # noqa: E402
 from training.predictions import write_predictions  # noqa: E402
+from training.resume import Progress  # noqa: E402
 from training.task import build_task  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
@@ -106,19 +107,25 @@ def fit_baseline(cfg, seed, meta, data):
     return evaluate(row, run_dir, lambda split: baseline.predict(data[split]), cfg, data)
 
 
-def train_and_evaluate(cfg, seed, meta, data, item2vec):
+def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
     """One run: fit with dev evaluation every `eval_every` steps, reload the best weights, test."""
     if registry.is_baseline(cfg):
         return fit_baseline(cfg, seed, meta, data)
     keras.utils.set_random_seed(seed)
-    run_dir = new_run_dir(cfg, seed)
-    row = run_row(cfg, seed, run_dir, meta)
+    progress = Progress(cfg, seed, meta, chief=distributed.is_chief(strategy))
     train_size = len(data["train"]["label_buy"])
     steps_per_pass = math.ceil(train_size / cfg.batch_size)
     # an evaluation period never runs past max_epochs, even when eval_every is longer than a pass
     period_steps = min(cfg.eval_every, math.ceil(cfg.max_epochs * steps_per_pass))
     periods = math.ceil(cfg.max_epochs * steps_per_pass / period_steps)
-    task = build_task(cfg, meta, item2vec, steps_per_pass)
+    with strategy.scope():
+        task = build_task(cfg, meta, item2vec, steps_per_pass)
+    # a resumed run reshuffles from another seed rather than replaying the batches it began with
+    batches = distributed.training_input(strategy, data["train"], meta, cfg.batch_size, seed + progress.periods)
+    if not progress.chief:
+        return distributed.train(strategy, task, batches, periods, period_steps, progress)
+    run_dir = progress.run_dir or new_run_dir(cfg, seed)
+    row = run_row(cfg, seed, run_dir, meta)
 
     evaluation_sets = {split: make_dataset(data[split], meta, cfg.eval_batch_size) for split in ("dev", "test")}
     dev_evaluation = DevEvaluation(evaluation_sets["dev"], data["dev"])
@@ -135,14 +142,14 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
           f"dev evaluated every {period_steps} steps")
     start = time.perf_counter()
     # One Keras "epoch" is one evaluation period; a progress bar on a terminal, a line per period in a log.
-    task.fit(make_dataset(data["train"], meta, cfg.batch_size, shuffle_seed=seed), epochs=periods,
-             steps_per_epoch=period_steps, callbacks=callbacks, shuffle=False,
-             verbose=1 if sys.stdout.isatty() else 2)
-    fit_seconds = time.perf_counter() - start
+    model = distributed.train(strategy, task, batches, periods, period_steps, progress, run_dir, callbacks,
+                              lambda: build_task(cfg, meta, None, steps_per_pass),
+                              verbose=1 if sys.stdout.isatty() else 2)
+    fit_seconds = time.perf_counter() - start + progress.earlier_seconds
     if not best_weights.exists():
         raise PipelineError(f"{run_dir}: training produced no usable weights (loss became NaN?); "
                             "try a lower learning_rate")
-    task.load_weights(best_weights)
+    model.load_weights(best_weights)
 
     steps_run = len(dev_evaluation.evaluations) * period_steps
     best_period = int(np.nanargmax([e["main_auc"] for e in dev_evaluation.evaluations]))
@@ -152,19 +159,26 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec):
                 "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1),
                 "dev_evaluations": dev_evaluation.evaluations})
     write_dev_curve(run_dir, dev_evaluation.evaluations, period_steps, steps_per_pass)
-    return evaluate(row, run_dir, lambda split: task.predict(evaluation_sets[split], verbose=0), cfg, data)
+    row = evaluate(row, run_dir, lambda split: model.predict(evaluation_sets[split], verbose=0), cfg, data)
+    progress.finish()
+    return row
 
 
 def main(argv):
     cfg = configurator.load(argv)
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
+    strategy = distributed.make_strategy(cfg)
     meta, data, item2vec = load_data(cfg)
     rows = []
     for seed in cfg.seeds:
-        row = train_and_evaluate(cfg, seed, meta, data, item2vec)
+        row = train_and_evaluate(cfg, seed, meta, data, item2vec, strategy)
+        if row is None:
+            continue  # a worker other than the cluster's chief: the chief records the run
         runs_log.append_run(cfg.results_dir, row)
         rows.append(row)
+    if not rows:
+        return rows
     print(f"\n{registry.title(cfg)}, seeds {cfg.seeds}, runs recorded in {Path(cfg.results_dir) / 'runs.csv'}")
     print(runs_log.summary_table(rows))
     return rows

@@ -6,6 +6,7 @@ ESSM: BCE(pCTCVR, buy) + ctr_weight * BCE(pCTR, interaction, label smoothing)
 Losses the model adds itself (DIEN's auxiliary loss) are added to the total.
 """
 import keras
+import tensorflow as tf
 from keras import ops
 
 from models import registry
@@ -64,7 +65,9 @@ class PurchaseTask(keras.Model):
             total = total + terms["aux_loss"]
         for name, tracker in self.loss_trackers.items():
             tracker.update_state(terms[name])
-        return total
+        # Under tf.distribute each replica's gradients are summed: its mean loss over its share of the
+        # batch counts 1/replicas, so the sum is the mean over the global batch (compute_average_loss).
+        return total / tf.distribute.get_strategy().num_replicas_in_sync
 
     @property
     def metrics(self):
@@ -81,6 +84,9 @@ def build_task(cfg, meta, item2vec, steps_per_pass):
                         cvr_weight=cfg.cvr_weight)
     learning_rate = keras.optimizers.schedules.ExponentialDecay(
         cfg.learning_rate, decay_steps=steps_per_pass, decay_rate=cfg.lr_decay, staircase=True)
-    task.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=cfg.clip_norm),
+    # Keras clips each replica's gradient (1/replicas of its share's mean) before summing them, so each
+    # share's gradient is held to clip_norm as one process holds the batch's.
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    task.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=cfg.clip_norm / replicas),
                  jit_compile=cfg.jit_compile)
     return task
