@@ -1,0 +1,74 @@
+"""A study's report from real tiny runs: the sweep trains them, the report reads runs.csv and the
+runs' folders."""
+import re
+
+import matplotlib.image
+import pytest
+
+import main_func
+from errors import PipelineError, run_cli
+from preprocessing import make_demo_data
+from training import report, significance, sweep
+from training.dev_curve import read_dev_curve
+
+TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "batch_size=512", "eval_batch_size=4096",
+              "eval_every=10", "patience=2", "max_epochs=2", "learning_rate=0.01", "use_item2vec=False"]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """Study "tiny": RULE and DNN, two seeds each, trained in this process."""
+    root = tmp_path_factory.mktemp("study")
+    settings = [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
+                f"results_dir={root / 'results'}", "demo_users=1500", "demo_items=800", "demo_categories=30"]
+    assert run_cli(make_demo_data.main, settings) == 0
+    sweep.main(settings + TINY_MODEL + ["model=RULE,DNN", "seeds=[16,17]", "study=tiny"], runner=lambda args: run_cli(main_func.main, args))
+    return root, settings
+
+
+def test_report_table_holds_each_configuration_and_its_paired_difference(study):
+    root, settings = study
+    folder = report.main(settings + ["study=tiny", "bootstrap=300"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(report.FILES)
+    text = (folder / "report.md").read_text()
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| RULE") or
+            line.startswith("| DNN")}
+    assert set(rows) == {"RULE", "DNN"} and "baseline" in rows["RULE"]
+    runs = report.study_runs(root / "results", "tiny")
+    dnn = [root / "results" / r for r in runs.loc[runs["model"] == "DNN", "run_id"]]
+    rule = [root / "results" / r for r in runs.loc[runs["model"] == "RULE", "run_id"]]
+    assert len(dnn) == len(rule) == 2
+    expected = significance.compare(dnn, rule, n_boot=300)
+    shown = re.search(r"([+-]\d\.\d{4}) \[([+-]\d\.\d{4}), ([+-]\d\.\d{4})\] p", rows["DNN"]).groups()
+    assert [float(v) for v in shown] == pytest.approx([expected.estimate, expected.low, expected.high], abs=1e-4)
+    mean = runs.loc[runs["model"] == "DNN", "test_main_auc"]
+    assert f"{mean.mean():.4f} ± {mean.std():.4f}" in rows["DNN"]
+    for name in report.FILES[1:]:
+        image = matplotlib.image.imread(folder / name)
+        assert image.shape[0] > 250 and image.shape[1] > 600 and image.std() > 0.05, name
+
+
+def test_every_trained_run_keeps_its_dev_curve_and_a_baseline_none(study):
+    root, _ = study
+    runs = report.study_runs(root / "results", "tiny")
+    for model, run_id, best_step in zip(runs["model"], runs["run_id"], runs["best_step"]):
+        curve = read_dev_curve(root / "results" / run_id)
+        if model == "RULE":
+            assert curve is None
+            continue
+        steps = [e["step"] for e in curve["evaluations"]]
+        assert steps == list(range(10, 10 * len(steps) + 1, 10)) and best_step in steps
+        assert all(0.5 < e["main_auc"] <= 1 for e in curve["evaluations"])
+
+
+def test_a_report_folder_holding_other_files_is_not_replaced(study):
+    root, settings = study
+    folder = report.main(settings + ["study=tiny", "bootstrap=100", "baseline=DNN"])
+    assert "baseline" in [line for line in (folder / "report.md").read_text().splitlines()
+                          if line.startswith("| DNN")][0]
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(PipelineError, match="notes.txt: not written by the report"):
+        report.main(settings + ["study=tiny", "bootstrap=100"])
+    assert (folder / "notes.txt").read_text() == "mine" and (folder / "report.md").exists()
+    with pytest.raises(PipelineError, match="baseline='GBDT': not a configuration of study tiny"):
+        report.main(settings + ["study=tiny", "baseline=GBDT"])
