@@ -9,7 +9,7 @@ import numpy as np
 
 from errors import PipelineError
 
-FORMAT_VERSION = 3  # bumped when the files or their meaning change, so older outputs are rebuilt
+FORMAT_VERSION = 4  # bumped when the files or their meaning change, so older outputs are rebuilt
 META = "meta.json"
 SPLITS = ("train", "dev", "test")
 OPEN = "open"  # the open window's samples, scored by the forecast: labels all zero, never trained or evaluated on

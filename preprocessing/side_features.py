@@ -3,12 +3,15 @@ training-split statistics only.
 
 Catalogue statistics (distinct items and brands per shop and per category, mean shop_score per
 category) come from the item table, which holds no behaviour. The action counts per category and
-per vendor (the original's "items per category/vendor", counted over log rows) are counted over
-each window's feature range only, so a window's dense features never see its label range.
+per vendor (the original's "items per category/vendor", counted over log rows) are counted over the
+last pair_features.LOOKBACK_DAYS days of each window's feature range: never its label range, and
+over the same span in every window, so an older window's counts are comparable with a newer one's
+(counted from the log's first day, they would grow with the window's age).
 Counts enter as log(1 + count) because they are long-tailed.
 """
 import numpy as np
 
+from preprocessing.pair_features import DAY_NS, LOOKBACK_DAYS
 from preprocessing.samples import sorted_unique
 
 DENSE_COLUMNS = ("shop_score", "cate_mean_shop_score", "log_shop_items", "log_shop_brands",
@@ -45,7 +48,8 @@ def catalogue_table(encoded):
 
 def window_table(catalogue, encoded, log, window):
     """float64 [item vocab, len(DENSE_COLUMNS)]: the dense features of each item in one window."""
-    item_actions = np.bincount(log.item[log.before(window.feature_end_ns)], minlength=len(catalogue))
+    end = window.feature_end_ns
+    item_actions = np.bincount(log.item[log.between(end - LOOKBACK_DAYS * DAY_NS, end)], minlength=len(catalogue))
     side = encoded.item_side
     cate_actions = np.bincount(side["cate"], weights=item_actions, minlength=encoded.vocabs["cate"].size)
     vendor_actions = np.bincount(side["vendor"], weights=item_actions, minlength=encoded.vocabs["vendor"].size)

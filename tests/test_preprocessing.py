@@ -380,3 +380,24 @@ def test_pair_features_match_a_plain_pandas_computation(generated, generated_bui
             assert np.expm1(got["log_item_decayed_actions"]) == pytest.approx(np.exp(-age).sum(), rel=1e-3)
             checked += 1
     assert checked == 30 * 5
+
+
+def test_category_and_vendor_action_counts_span_the_same_look_back_in_every_window(generated, generated_build):
+    actions, items, _ = generated
+    meta = load_meta(generated_build)
+    columns = meta["dense"]["columns"]
+    vocab_item = np.load(generated_build / "vocab" / "item.npy")
+    side = items.set_index("item_sku_id")
+    time = actions["action_time"]
+    for window in [w for w in meta["windows"] if w["role"] != "unused"]:
+        end = pd.Timestamp(window["feature"][1]) + pd.Timedelta(days=1)
+        recent = actions[(time >= end - pd.Timedelta(days=pair_features.LOOKBACK_DAYS)) & (time < end)]
+        recent_side = side.loc[recent["item_sku_id"]]
+        arrays = window_rows(generated_build, window["index"])
+        sample_side = side.loc[vocab_item[arrays["item"]]]
+        for column, key in (("log_cate_actions", "item_third_cate_cd"), ("log_vendor_actions", "vender_id")):
+            at = columns.index(column)
+            counts = recent_side[key].value_counts()
+            expected = np.log1p(sample_side[key].map(counts).fillna(0).to_numpy())
+            stored = arrays["dense"][:, at] * meta["dense"]["std"][at] + meta["dense"]["mean"][at]
+            np.testing.assert_allclose(stored, expected, atol=2e-4, err_msg=f"window {window['index']} {column}")

@@ -41,7 +41,7 @@ def fake_main_func(results_dir, calls, stop_after=None):
 def test_a_killed_sweep_resumes_with_the_runs_not_yet_in_runs_csv(tmp_path, capsys):
     argv = [f"results_dir={tmp_path}", "model=DIN,DNN", "learning_rate=0.01,0.02", "seeds=[16,17]", "study=grid"]
     first = []
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit, match="130"):
         sweep.main(argv, runner=fake_main_func(tmp_path, first, stop_after=1))
     assert len(first) == 1 and "model=DIN" in first[0] and "learning_rate=0.01" in first[0]
     assert "study=grid" in first[0] and first[0][-1] == "seeds=[16, 17]"

@@ -40,7 +40,7 @@ COMPARED = (("main_auc", "Main AUC"), ("cvr_auc", "CVR AUC"))
 
 
 def _settings_text(settings):
-    return " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}".replace(" ", "") for k, v in settings.items())
+    return " ".join(f"{k}={v if isinstance(v, str) else repr(v).replace(' ', '')}" for k, v in settings.items())
 
 
 def study_runs(results_dir, study):

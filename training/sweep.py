@@ -156,7 +156,11 @@ def main(argv, runner=run_main_func):
         print(f"\nstudy {study}: configuration {number}/{len(configurations)} ({configuration.label}), "
               f"seeds {configuration.missing}; {total - left}/{total} runs done, {_minutes(elapsed)} elapsed, "
               f"{estimate}", flush=True)
-        status = runner(configuration.args + [f"seeds={configuration.missing}"])
+        try:
+            status = runner(configuration.args + [f"seeds={configuration.missing}"])
+        except KeyboardInterrupt:
+            print(f"\nstudy {study}: stopped; the same command resumes it", file=sys.stderr, flush=True)
+            raise SystemExit(130) from None
         if status:
             failed.append(configuration.label)
         finished += len(configuration.missing)
