@@ -2,7 +2,10 @@
 aligned with the item index.
 
 Only actions before the newest training window's feature end are used, so nothing the dev/test
-window holds (its interactions or labels) reaches the matrix. Items the corpus lacks get small
+window holds (its interactions or labels) reaches the matrix. The label days of the older training
+windows are in the corpus on purpose: the matrix only initialises a trainable embedding that
+training fits to those same labels anyway, and cutting them would leave the newest training days
+out (docs/studies.md, "item2vec and the training labels"). Items the corpus lacks get small
 random rows (seeded); row 0, padding, is zero.
 """
 import json
