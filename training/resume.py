@@ -77,8 +77,7 @@ class Progress:
             return
         with task.distribute_strategy.scope():
             task.optimizer.build(task.trainable_variables)
-        checkpoint = tf.train.Checkpoint(model=task, optimizer=task.optimizer)
-        checkpoint.restore(str(self.folder / self.state["checkpoint"])).assert_existing_objects_matched()
+        _checkpoint(task).restore(str(self.folder / self.state["checkpoint"])).assert_existing_objects_matched()
         print(f"resuming {self.state['run_dir']} after {self.periods} evaluation periods", flush=True)
 
     def begin(self, callbacks=()):
@@ -103,8 +102,7 @@ class Progress:
         """Checkpoints task after `periods` evaluation periods; the chief also writes run.json."""
         target = self.folder if self.chief else Path(tempfile.mkdtemp(prefix="worker-checkpoint-"))
         target.mkdir(parents=True, exist_ok=True)
-        manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=task, optimizer=task.optimizer),
-                                             str(target), max_to_keep=KEPT)
+        manager = tf.train.CheckpointManager(_checkpoint(task), str(target), max_to_keep=KEPT)
         path = manager.save(checkpoint_number=periods)
         if not self.chief:
             shutil.rmtree(target)
@@ -126,6 +124,11 @@ class Progress:
     def callback(self, run_dir, callbacks):
         """The Keras callback that keeps this progress during Model.fit; goes after `callbacks`."""
         return _KeepProgress(self, run_dir, callbacks)
+
+
+def _checkpoint(task):
+    # The variables listed one by one: tracking the Keras 3 model object misses its BatchNorm statistics.
+    return tf.train.Checkpoint(weights=list(task.weights), optimizer=list(task.optimizer.variables))
 
 
 class _KeepProgress(keras.callbacks.Callback):
