@@ -1,0 +1,66 @@
+"""Training samples/s and peak memory of DIEN against the item vocabulary: does a step's cost grow
+with the item table (its dense gradient is as large as the table)?
+
+    python bench/scale_throughput.py [--items 50000 4000000] [--rows 16384] [--steps 10] [key=value ...]
+
+Each vocabulary trains in a fresh process (so its peak memory is its own) on generated arrays of the
+processed-data form (bench/train_throughput/bench_data.py, item ids uniform over the vocabulary):
+after 3 untimed steps, --steps steps are timed. key=value overrides are config.py settings.
+Preprocessing time and memory per size: bench/preprocess_throughput.py --actions ...
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "train_throughput"), str(ROOT / "bench" / "peers")]
+WARMUP_STEPS = 3
+
+
+def one_vocabulary(items, rows, steps, overrides):
+    """(samples per second, peak resident bytes) of DIEN with `items` item ids, in this process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import bench_data
+    import configurator
+    from training.input_pipeline import make_dataset
+    from training.task import build_task
+
+    cfg = configurator.load(overrides, model="DIEN")
+    meta = bench_data.generated_meta(cfg.max_len)
+    meta["vocab_sizes"]["item"] = items
+    arrays = bench_data.generated_arrays(meta, rows, seed=0)
+    task = build_task(cfg, meta, None, steps_per_pass=max(1, rows // cfg.batch_size))
+    batches = make_dataset(arrays, meta, cfg.batch_size, shuffle_seed=0)
+    task.fit(batches, epochs=1, steps_per_epoch=WARMUP_STEPS, verbose=0)
+    began = time.perf_counter()
+    task.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0)
+    seconds = time.perf_counter() - began
+    return steps * cfg.batch_size / seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, nargs="+", default=[50_000, 4_000_000])
+    parser.add_argument("--rows", type=int, default=16_384)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process's vocabulary
+    args, overrides = parser.parse_known_args(argv)
+    if args.one:
+        print(json.dumps(one_vocabulary(args.one, args.rows, args.steps, overrides)))
+        return
+    print(f"load average {os.getloadavg()[0]:.1f}; DIEN, {args.rows} generated rows, {args.steps} timed steps")
+    print(f"{'items':>10} {'samples/s':>10} {'peak MiB':>9}", flush=True)
+    for items in args.items:
+        child = subprocess.run([sys.executable, __file__, f"--one={items}", f"--rows={args.rows}",
+                                f"--steps={args.steps}", *overrides], capture_output=True, text=True, check=True)
+        rate, peak = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"{items:>10,} {rate:10,.0f} {peak / 2**20:9,.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
