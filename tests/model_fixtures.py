@@ -34,8 +34,9 @@ def category_of(items):
     return np.where(items > 0, (items - 1) // ITEMS_PER_CATEGORY + 1, 0)
 
 
-def make_arrays(n, max_len=20, seed=0):
-    """{feature and label name: array} for n samples."""
+def make_arrays(n, max_len=20, seed=0, buy_scale=1.0):
+    """{feature and label name: array} for n samples; buy_scale < 1 makes buys rarer (every buy
+    rate multiplied by it), as rare as the real task's, where a model's calibration shows."""
     rng = np.random.default_rng(seed)
     favourite = rng.integers(1, CATEGORIES + 1, n)
     lengths = rng.integers(1, max_len + 1, n)
@@ -57,12 +58,22 @@ def make_arrays(n, max_len=20, seed=0):
     dense[:, 0] += buyer  # a weak hint, as a shop's score would be
     interact = rng.random(n) < np.where(target_in_favourite, 0.9, 0.1)
     buy_rate = 0.1 + 0.6 * buyer + 0.3 * (side["user_level"] >= 4)
-    buy = interact & (rng.random(n) < buy_rate)
+    buy = interact & (rng.random(n) < buy_scale * buy_rate)
     arrays = {"item": item, "cate": category_of(item), **side, "dense": dense,
               "hist_item": hist_item, "hist_cate": category_of(hist_item), "hist_action": hist_action,
               "label_buy": buy, "label_interact": interact}
     dtypes = {"dense": np.float32, "label_buy": np.float32, "label_interact": np.float32}
     return {k: v.astype(dtypes.get(k, np.int32)) for k, v in arrays.items()}
+
+
+def make_item2vec(embed_dim, scale=0.3, seed=0):
+    """An item2vec-like initial item table [ITEMS + 1, embed_dim]: items of one category near each
+    other, on the scale of gensim's vectors on the demo data (std about 0.35, where a fresh
+    embedding's is 0.03), so pooled histories are as large as they are in the real task."""
+    rng = np.random.default_rng(seed)
+    centres = np.repeat(rng.normal(0.0, scale, (CATEGORIES, embed_dim)), ITEMS_PER_CATEGORY, axis=0)
+    items = centres + rng.normal(0.0, scale / 2, (ITEMS, embed_dim))
+    return np.concatenate([np.zeros((1, embed_dim)), items]).astype(np.float32)
 
 
 def feature_inputs(arrays, meta):
