@@ -14,4 +14,4 @@ sh scr/make_demo_data.sh config=configs/demo.py config=configs/reproduce.py "$@"
     model=DIEN,DIN,DNN,DeepFM,GRU_DNN,GRU_FM,RULE,GBDT,ESSM "$@"
 "$PYTHON" -m training.sweep config=configs/demo.py config=configs/reproduce.py model=ESSM use_item2vec=False "$@"
 "$PYTHON" -m training.report config=configs/demo.py config=configs/reproduce.py \
-    "baseline=ESSM(DIEN, GRU_DNN) use_item2vec=True" "$@"
+    "baseline=ESSM(DIEN, GRU_DNN)" "$@"

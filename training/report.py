@@ -45,7 +45,8 @@ def _settings_text(settings):
 
 def study_runs(results_dir, study):
     """The study's runs.csv rows, the latest of each (configuration, seed), with `key` (the
-    configuration) and `label` (its model's title and the settings that vary in the study)."""
+    configuration) and `label` (its model's title and those of the settings that vary in the study
+    that it changes from config.py's default)."""
     path = Path(results_dir) / "runs.csv"
     if not path.is_file():
         raise PipelineError(f"{path}: no runs recorded; run the study first (sh scr/sweep.sh ... study={study})")
@@ -63,7 +64,8 @@ def study_runs(results_dir, study):
     varying = [n for n in names if len({json.dumps(s.get(n, defaults.get(n))) for s in by_key.values()}) > 1]
     titles = np.where(runs["ctr_model"] != "", runs["model"] + "(" + runs["ctr_model"] + ", " + runs["cvr_model"] + ")",
                       runs["model"])
-    runs["label"] = [(title + " " + _settings_text({n: by_key[key].get(n, defaults.get(n)) for n in varying})).strip()
+    # a varying setting is shown where it departs from config.py's default, so most labels stay short
+    runs["label"] = [(title + " " + _settings_text({n: by_key[key][n] for n in varying if n in by_key[key]})).strip()
                      for title, key in zip(titles, runs["key"])]
     if runs.groupby("label")["key"].nunique().max() > 1:
         runs["label"] = [(title + " " + _settings_text(by_key[key])).strip() for title, key in zip(titles, runs["key"])]
@@ -227,7 +229,7 @@ def cumulative_gains(labels, scores):
 
 
 def plot_gains(best, path):
-    figure, axes = plt.subplots(1, 2, figsize=(12, 5.2))
+    figure, axes = plt.subplots(1, 2, figsize=(14, 5.2))
     for axis, limit in zip(axes, (1.0, 0.1)):
         for (color, style), (label, frame) in zip(_styles(len(best)), best.items()):
             targeted, found = cumulative_gains(frame["label_buy"].to_numpy(), frame["p_main"].to_numpy())
@@ -238,7 +240,7 @@ def plot_gains(best, path):
         axis.set_ylabel("buyers found (%)")
         axis.set_title("all samples" if limit == 1.0 else f"the top {limit:.0%}")
         axis.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="lower right")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: curves fill the panels
     figure.suptitle("Cumulative gains on test, each configuration's best run by dev AUC")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
