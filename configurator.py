@@ -13,6 +13,7 @@ import datetime
 import math
 import os
 import pathlib
+import re
 import sys
 import types
 
@@ -22,6 +23,7 @@ from errors import PipelineError
 PRESET = "config"  # the setting that names preset files
 SEED_LIMIT = 2**32  # numpy's global seed (keras.utils.set_random_seed) must be below this
 MAX_SEQUENCE = 10_000  # max_len beyond this gives [samples, max_len] arrays no machine holds for a real log
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")  # a study names its report folder
 MAX_SIZE = 16_384  # embedding and layer widths beyond this exhaust memory before the first step
 
 
@@ -149,6 +151,11 @@ def _text(v):
     return None if v.strip() else "a non-empty value"
 
 
+def _study(v):
+    return None if v == "" or STUDY_NAME.fullmatch(v) else \
+        "empty or a name of letters, digits, '.', '_', '=' or '-' starting with a letter or digit"
+
+
 def _anything(_):
     return None
 
@@ -175,7 +182,7 @@ RULES = {
     "eval_every": _whole(1), "patience": _whole(0), "max_epochs": _whole(1),
     "label_smoothing": _number(0, 1, high_open=True), "ctr_weight": _number(0), "cvr_weight": _number(0),
     "seeds": _seeds, "jit_compile": _anything, "deterministic": _anything,
-    "distribute": _one_of("none", "mirrored", "multi_worker"), "resume": _anything,
+    "distribute": _one_of("none", "mirrored", "multi_worker"), "resume": _anything, "study": _study,
 }
 
 

@@ -8,7 +8,7 @@ padding mask folded into the scores; the two give the same states.
 import keras
 from keras import ops
 
-from layers.gru_scan import gru_scan
+from layers.gru_scan import add_gru_weights, gru_scan
 
 
 @keras.saving.register_keras_serializable(package="purchase")
@@ -22,12 +22,7 @@ class AUGRUCell(keras.layers.Layer):
         self.output_size = units
 
     def build(self, input_shape):
-        features = input_shape[-1] - 1
-        self.kernel = self.add_weight(name="kernel", shape=(features, 3 * self.units),
-                                      initializer="glorot_uniform")
-        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(self.units, 3 * self.units),
-                                                initializer="orthogonal")
-        self.bias = self.add_weight(name="bias", shape=(2, 3 * self.units), initializer="zeros")
+        add_gru_weights(self, input_shape[-1] - 1, self.units)
 
     def call(self, inputs, states, training=None):
         state = states[0] if isinstance(states, (list, tuple)) else states

@@ -94,6 +94,16 @@ _SCANS = {(gradient, sequences): _make_scan(gradient, sequences) for gradient in
           for sequences in (True, False)}
 
 
+def add_gru_weights(layer, input_dim, units):
+    """Creates layer.kernel [D, 3H], layer.recurrent_kernel [H, 3H] and layer.bias [2, 3H] (gates z, r, h;
+    input and recurrent biases, reset_after=True): keras.layers.GRU's layout and initialisers, the one
+    layout of every recurrence here."""
+    layer.kernel = layer.add_weight(name="kernel", shape=(input_dim, 3 * units), initializer="glorot_uniform")
+    layer.recurrent_kernel = layer.add_weight(name="recurrent_kernel", shape=(units, 3 * units),
+                                              initializer="orthogonal")
+    layer.bias = layer.add_weight(name="bias", shape=(2, 3 * units), initializer="zeros")
+
+
 def gru_scan(inputs, kernel, bias, recurrent_kernel, scale, scale_gradient=True, return_sequences=True):
     """States of the scaled-update GRU, from a zero state: [B, T, H] at every step, or the last [B, H].
 

@@ -8,7 +8,7 @@ not right-padded, so it cannot take our front-padded sequences on a GPU.
 """
 import keras
 
-from layers.gru_scan import gru_scan
+from layers.gru_scan import add_gru_weights, gru_scan
 
 
 @keras.saving.register_keras_serializable(package="purchase")
@@ -22,11 +22,7 @@ class MaskedGRU(keras.layers.Layer):
         self.return_sequences = return_sequences
 
     def build(self, sequences_shape, mask_shape=None):
-        self.kernel = self.add_weight(name="kernel", shape=(sequences_shape[-1], 3 * self.units),
-                                      initializer="glorot_uniform")
-        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(self.units, 3 * self.units),
-                                                initializer="orthogonal")
-        self.bias = self.add_weight(name="bias", shape=(2, 3 * self.units), initializer="zeros")
+        add_gru_weights(self, sequences_shape[-1], self.units)
 
     def call(self, sequences, mask):
         return gru_scan(sequences, self.kernel, self.bias, self.recurrent_kernel, mask, scale_gradient=False,

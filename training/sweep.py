@@ -24,7 +24,6 @@ import configurator
 from errors import PipelineError, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")
 OPENING, CLOSING = "[({", "])}"
 
 
@@ -64,7 +63,7 @@ def parse_grid(argv):
 
 
 def check_study_name(name):
-    if not STUDY_NAME.fullmatch(name):
+    if not configurator.STUDY_NAME.fullmatch(name):
         raise PipelineError(f"setting study={name!r}: expected a name of letters, digits, '.', '_', '=' or '-', "
                             "starting with a letter or digit (it names the report's folder)")
     return name
