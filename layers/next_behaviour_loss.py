@@ -5,7 +5,8 @@ Negatives are in-batch: the behaviour at the same step of another sample of the 
 rolling the batch by a random offset in [1, B − 1] (never the sample itself). They follow the
 behaviours' own frequency, as Word2Vec's negatives do, and carry a consistent item, category and
 action type, which a uniform draw over the item vocabulary would not. A pair counts only where both
-its state and its behaviour come from real steps (not padding).
+its state and its behaviour come from real steps (not padding), and a negative only where it differs
+from the positive.
 """
 import keras
 from keras import ops
@@ -62,7 +63,10 @@ class NextBehaviourLoss(keras.layers.Layer):
         after_first = ops.cast(ops.arange(steps) > 0, positive.dtype)
         had_state = ops.roll(mask, 1, axis=1) * after_first
         valid_positive = mask * had_state
-        valid_negative = mask * ops.roll(had_state, offset, axis=0)
+        # a "negative" that is the very behaviour the state should predict (two users with the same
+        # next item, category and action type at that step) would teach the scorer to contradict itself
+        same_as_positive = ops.all(ops.equal(behaviours, ops.roll(behaviours, offset, axis=0)), axis=-1)
+        valid_negative = mask * ops.roll(had_state, offset, axis=0) * (1.0 - ops.cast(same_as_positive, mask.dtype))
         total = ops.sum(ops.softplus(-positive) * valid_positive) + ops.sum(ops.softplus(negative) * valid_negative)
         # the paper's sum of both terms, averaged over pairs
         return 2.0 * total / ops.maximum(ops.sum(valid_positive) + ops.sum(valid_negative), 1.0)

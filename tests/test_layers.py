@@ -243,6 +243,19 @@ def test_next_behaviour_loss_ignores_padding_and_learns_a_predictable_sequence(r
     assert values[-1] < 0.5 * values[0] and values[0] == pytest.approx(2 * np.log(2), rel=0.2)
 
 
+def test_next_behaviour_loss_never_takes_the_positive_as_a_negative(rng):
+    steps, width = 6, 4
+    mask = np.ones((8, steps), dtype=bool)
+    loss = NextBehaviourLoss([8], seed=3)
+    states = rng.normal(size=(8, steps, width)).astype(np.float32)
+    everyone_alike = np.repeat(rng.normal(size=(1, steps, width)).astype(np.float32), 8, axis=0)
+    value = float(loss(states, everyone_alike, mask))
+    positive = np.asarray(loss._logits(np.roll(states, 1, axis=1) @ np.asarray(loss.state_kernel)
+                                       + np.asarray(loss.bias) + everyone_alike @ np.asarray(loss.behaviour_kernel)))
+    only_positives = 2.0 * np.mean(np.logaddexp(0.0, -positive)[:, 1:])
+    assert value == pytest.approx(only_positives, rel=1e-5), "every negative equals its positive: none counts"
+
+
 @pytest.mark.parametrize("layer", [
     MaskedGRU(3, return_sequences=True), AUGRU(3), AUGRUCell(3), DINAttention([4, 2], softmax=True),
     FM(), Dice(epsilon=1e-6), MLP([4, 2], activation="dice", dropout=0.1), NextBehaviourLoss([5, 3], seed=1),
