@@ -63,6 +63,29 @@ def day_of(time_ns):
     return np.datetime64(int(time_ns), "ns").astype("datetime64[D]")
 
 
+MIN_WINDOWS = 3  # the newest window is dev/test and the oldest unused: three leave one for training
+
+
+def needed_days(num_windows, window_days, stride_days):
+    """Days from the oldest window's first interaction day to the newest label day."""
+    return 2 * window_days + (num_windows - 1) * stride_days
+
+
+def fitting_settings(span_days, num_windows, window_days, stride_days):
+    """(num_windows, window_days, window_stride_days) that fit a span of span_days days: the wanted
+    ones when they fit, else the longest windows up to window_days with a stride equal to their
+    length (a shorter stride would put a training window's label days inside the dev/test window's
+    label range) and as many windows as fit, at least three; None when the span is too short for
+    three one-day windows."""
+    if stride_days >= window_days and needed_days(num_windows, window_days, stride_days) <= span_days:
+        return num_windows, window_days, stride_days
+    for days in range(window_days, 0, -1):
+        windows = min(num_windows, span_days // days - 1)
+        if windows >= MIN_WINDOWS:
+            return windows, days, days
+    return None
+
+
 def make_windows(first_day, last_day, cfg):
     """The cfg.num_windows windows, newest first; WindowError if one starts before first_day."""
     windows = []
@@ -78,10 +101,13 @@ def make_windows(first_day, last_day, cfg):
         else:
             role = "unused"
         if interaction_start < first_day:
+            span = int((last_day - first_day) / DAY) + 1
+            fit = fitting_settings(span, cfg.num_windows, cfg.window_days, cfg.window_stride_days)
+            proposal = ("settings that fit: num_windows={} window_days={} window_stride_days={}".format(*fit)
+                        if fit else f"a {span}-day log is too short for three windows (4 days at least)")
             raise WindowError(
                 f"window {index} ({role}) needs interaction days {interaction_start}..{interaction_end} but "
-                f"the data spans {first_day}..{last_day}; lower num_windows={cfg.num_windows}, "
-                f"window_days={cfg.window_days} or window_stride_days={cfg.window_stride_days}")
+                f"the data spans {first_day}..{last_day} ({span} days); {proposal}")
         windows.append(Window(index, role, first_day, interaction_start, interaction_end, label_start, label_end))
     return windows
 

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from errors import PipelineError
-from preprocessing.importers import window_settings
+import configurator
+from preprocessing.windows import fitting_settings, needed_days
 from preprocessing.importers.__main__ import main
 from preprocessing.raw_data import load_raw
 
@@ -316,7 +317,8 @@ def test_script_prints_one_line_error_and_exits_2(tmp_path):
 @pytest.mark.parametrize("span, expected", [(9, (3, 2, 2)), (35, (6, 5, 5)), (34, (5, 5, 5)), (20, (3, 5, 5)),
                                             (4, (3, 1, 1)), (3, None)])
 def test_window_settings_fit_the_span(span, expected):
-    fit = window_settings.fitting(span)
+    default = configurator.defaults()
+    fit = fitting_settings(span, default["num_windows"], default["window_days"], default["window_stride_days"])
     assert fit == expected
     if fit is not None:
-        assert fit[2] >= fit[1] and window_settings.needed_days(*fit) <= span
+        assert fit[2] >= fit[1] and needed_days(*fit) <= span

@@ -67,7 +67,18 @@ def test_a_window_beyond_the_data_is_named_with_the_data_span():
         make_windows(FIRST, LAST, cfg)
     message = str(error.value)
     assert "window 14 (train) needs interaction days 2020-01-27..2020-01-31" in message
-    assert "the data spans 2020-02-01..2020-04-15" in message and "\n" not in message
+    assert "the data spans 2020-02-01..2020-04-15 (75 days)" in message and "\n" not in message
+    assert "settings that fit: num_windows=14 window_days=5 window_stride_days=5" in message
+
+
+def test_a_nine_day_log_gets_settings_that_fit_it_and_they_do():
+    first, last = np.datetime64("2017-11-25"), np.datetime64("2017-12-03")
+    with pytest.raises(WindowError, match="settings that fit: num_windows=3 window_days=2 window_stride_days=2"):
+        make_windows(first, last, configurator.load([]))
+    windows = make_windows(first, last, configurator.load(["num_windows=3", "window_days=2", "window_stride_days=2"]))
+    assert windows[-1].interaction_start >= first and windows[0].label_end == last
+    with pytest.raises(WindowError, match=r"a 3-day log is too short for three windows"):
+        make_windows(first, first + 2 * DAY, configurator.load([]))
 
 
 @pytest.mark.parametrize("argument, expected", [

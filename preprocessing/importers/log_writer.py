@@ -22,10 +22,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import configurator
 import errors
 from preprocessing import raw_data
-from preprocessing.importers import window_settings
 from preprocessing.importers.key_counts import KeyCounts
+from preprocessing.windows import fitting_settings
 
 MARKER = "imported.json"  # format, sources, settings and summary of the import; marks raw_dir as replaceable
 TABLE_FILES = {"actions": "actions.parquet", "items": "items.parquet", "users": "users.parquet"}
@@ -153,7 +154,8 @@ class ImportedLog:
         summary = (f"imported {fmt}: {rows:,} actions ({by_type}), {len(self.users):,} users, {len(self.items):,} items "
                    f"({n_users:,} and {n_items:,} in the side tables), {first}..{last} ({span} days); "
                    f"repairs: {repairs}{notes} -> {self.raw_dir}")
-        fit = window_settings.fitting(span)
+        default = configurator.defaults()
+        fit = fitting_settings(span, default["num_windows"], default["window_days"], default["window_stride_days"])
         if fit is None:
             windows = f"windows: the {span}-day span is too short for three windows (at least 4 days are needed)"
         else:
