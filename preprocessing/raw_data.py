@@ -1,7 +1,8 @@
 """Reads the raw behaviour log (README "Raw data") and validates it.
 
 Forms, in the raw-data folder (exactly one of them):
-  - three tables `actions`, `items`, `users`, each `.csv` (with a header) or `.parquet`;
+  - three tables `actions`, `items`, `users`, each `.csv` (with a header) or `.parquet`; `items`
+    and `users` may be absent (a log that has no side attributes);
   - one merged table `merged.csv|parquet` holding every column (the original project's form),
     or `merged.pkl`, read only with allow_pickle=True because loading a pickle runs code.
 From a merged table the side tables are its distinct item and user rows.
@@ -13,7 +14,7 @@ integer columns are int64 and string columns are categorical; an id column share
 dtype across the tables, whose categories are the side table's ids.
 
 Errors (RawDataError, one line naming the file, the column, a few offending values and their count):
-  - the folder, or one of the three tables, is missing; two forms or two files for one table;
+  - the folder, or the actions table, is missing; two forms or two files for one table;
   - merged.pkl without allow_pickle;
   - a file that cannot be read, a missing column, a column named twice in a header, an empty table;
   - an action time that is missing or not a date-time like 2020-02-01 10:00:00;
@@ -43,7 +44,9 @@ Repairs (counted in RawData.repairs, name -> rows touched, and printed on stderr
     UNKNOWN_SCORE (-1.0) for shop_score;
   - "{table}: ids seen only in actions added with unknown attributes": when at most half of the
     distinct users (or items) of actions are absent from their side table, the actions are kept
-    and each absent id gets a side row of unknown attributes.
+    and each absent id gets a side row of unknown attributes;
+  - "{table}: no {table} table, every attribute unknown": an absent items or users table is one row
+    of unknown attributes per id of actions (preprocessing then leaves those features out).
 """
 import csv
 import dataclasses
@@ -111,20 +114,23 @@ def load_raw(raw_dir, allow_pickle=False):
         users = _side(frame, "users", path, repairs, notes, ids, merged=True)
         files = [path]
     else:
-        frames = {name: _read(paths[name], TABLE_COLUMNS[name], notes) for name in TABLE_COLUMNS}
+        frames = {name: _read(path, TABLE_COLUMNS[name], notes) for name, path in paths.items()}
         ids = {c: _typed(frames["actions"][c], paths["actions"], c, notes) for c in ("user_log_acct", "item_sku_id")}
         for column in ids:
             _require_ids(ids[column], paths["actions"], column)
         actions = _actions(frames["actions"], ids, paths["actions"], notes)
-        items = _side(frames["items"], "items", paths["items"], repairs, notes)
-        users = _side(frames["users"], "users", paths["users"], repairs, notes)
-        for table, side in (("items", items), ("users", users)):
+        sides = {}
+        for table in ("items", "users"):
+            if table not in paths:
+                sides[table] = _all_unknown(actions, table, repairs)
+                continue
+            side = _side(frames[table], table, paths[table], repairs, notes)
             key = SIDE_KEYS[table]
             actions[key], side[key] = _same_id_text(actions[key], side[key])
             _check_same_kind(actions[key], paths["actions"], side[key], paths[table], key)
-        items = _add_absent(actions, items, "items", paths, repairs)
-        users = _add_absent(actions, users, "users", paths, repairs)
-        files = [paths[name] for name in TABLE_COLUMNS]
+            sides[table] = _add_absent(actions, side, table, paths, repairs)
+        items, users = sides["items"], sides["users"]
+        files = list(paths.values())
     actions, items, users = _final_dtypes(actions, items, users)
     for note in notes:
         print(f"raw data note: {note}", file=sys.stderr)
@@ -154,11 +160,10 @@ def _find_files(raw_dir, allow_pickle):
             raise RawDataError(f"{path}: a pickle is read only with allow_pickle=True, because loading a pickle "
                                "runs code from the file; opt in only for a file you trust, or convert it to Parquet")
         return {"merged": path}
-    missing = [name for name in TABLE_COLUMNS if not found[name]]
-    if missing:
-        raise RawDataError(f"{raw_dir}: missing {', '.join(f'{m}.csv|parquet' for m in missing)}; expected "
-                           "actions, items and users as .csv or .parquet, or one merged.csv|parquet")
-    return {name: found[name][0] for name in TABLE_COLUMNS}
+    if not found["actions"]:
+        raise RawDataError(f"{raw_dir}: missing actions.csv|parquet; expected actions (with items and users if "
+                           "the log has them) as .csv or .parquet, or one merged.csv|parquet")
+    return {name: found[name][0] for name in TABLE_COLUMNS if found[name]}
 
 
 def _read(path, columns, notes):
@@ -461,6 +466,17 @@ def _check_same_kind(action_ids, action_path, side_ids, side_path, column):
     shown = odd if len(odd) else strings
     raise RawDataError(f"ids of mixed types in column {column}: {action_path} holds {_kind(action_ids)}, "
                        f"{side_path} holds {_kind(side_ids)} (strings e.g. {_examples(shown)})")
+
+
+def _all_unknown(actions, table, repairs):
+    """The side table of a log without one: each id of actions, every attribute unknown."""
+    key = SIDE_KEYS[table]
+    side = pd.DataFrame({key: actions[key].unique()})
+    for column in TABLE_COLUMNS[table]:
+        if column != key:
+            side[column] = np.float64(UNKNOWN_SCORE) if column == "shop_score" else np.int64(UNKNOWN_INT)
+    repairs[f"{table}: no {table} table, every attribute unknown"] = len(side)
+    return side
 
 
 def _add_absent(actions, side, table, paths, repairs):

@@ -109,9 +109,21 @@ def test_missing_folder(tmp_path):
 
 def test_missing_file(tmp_path):
     folder = _write(tmp_path / "raw")
-    (folder / "items.csv").unlink()
+    (folder / "actions.csv").unlink()
     message = _error(folder)
-    assert str(folder) in message and "items.csv|parquet" in message
+    assert str(folder) in message and "missing actions.csv|parquet" in message
+
+
+def test_a_log_without_side_tables_gets_unknown_attributes(tmp_path, capsys):
+    folder = _write(tmp_path / "raw")
+    (folder / "items.csv").unlink()
+    (folder / "users.csv").unlink()
+    raw = load_raw(folder)
+    assert sorted(raw.items["item_sku_id"].tolist()) == sorted(set(raw.actions["item_sku_id"].tolist()))
+    assert (raw.items["brand_code"] == UNKNOWN_INT).all() and (raw.items["shop_score"] == UNKNOWN_SCORE).all()
+    assert (raw.users["age"] == UNKNOWN_INT).all() and len(raw.users) == raw.actions["user_log_acct"].nunique()
+    assert raw.repairs["items: no items table, every attribute unknown"] == len(raw.items)
+    assert "raw data repair: users: no users table, every attribute unknown" in capsys.readouterr().err
 
 
 def test_two_forms_or_two_files_for_one_table(tmp_path):
