@@ -13,9 +13,12 @@ import pytest
 
 from errors import PipelineError
 import configurator
-from preprocessing.windows import fitting_settings, needed_days
+import main_func
 from preprocessing.importers.__main__ import main
+from preprocessing.processed_data import dataset_id, load_meta
 from preprocessing.raw_data import load_raw
+from preprocessing.windows import fitting_settings, needed_days
+from training.comparison import latest_runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -136,6 +139,21 @@ def test_tmall_real_copy_layout(tmp_path):
     # age_range, gender and province change from row to row within every user of this copy
     assert (raw.users[["age", "sex", "province"]] == -1).all().all()
     assert raw.items["item_sku_id"].nunique() == 5915 and (raw.items["shop_id"] == raw.items["vender_id"]).all()
+
+
+def test_the_real_tmall_sample_preprocesses_trains_and_lands_in_runs_csv(tmp_path, capsys):
+    main(["tmall", str(_real("tmall", "user_log.csv")), f"raw_dir={tmp_path / 'raw'}"])
+    windows = capsys.readouterr().out.splitlines()[-1]
+    assert windows == "windows that fit: num_windows=6 window_days=5 window_stride_days=5"
+    settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
+                f"results_dir={tmp_path / 'results'}", *windows.split(": ")[1].split(), "max_len=20",
+                "use_item2vec=False", "model=DNN", "mlp_units=[16]", "embed_dim=8", "batch_size=128",
+                "eval_every=2", "max_epochs=2", "patience=2"]
+    row = main_func.main(settings)[0]
+    meta = load_meta(tmp_path / "processed")
+    assert not {"age", "sex", "province"} & {f["name"] for f in meta["features"]}, "unknown in this copy"
+    assert 0.0 < row["test_main_auc"] <= 1.0 and row["test_logloss"] > 0
+    assert latest_runs(tmp_path / "results", dataset_id(meta)).loc["DNN", "seeds"] == 1
 
 
 # ---------------------------------------------------------------- jdata2017
