@@ -1,4 +1,4 @@
-"""Builds the processed dataset (README "Processed data") from the raw log.
+"""Builds the processed dataset (docs/data.md, "Processed data") from the raw log.
 
     python -m preprocessing.build_dataset [key=value ...]      (what sh scr/pre_processing.sh runs)
 

@@ -1,5 +1,5 @@
 """The arrays every run of the benchmark trains on: the training split of a processed-data folder, or
-generated arrays of the same form (README, "Processed data")."""
+generated arrays of the same form (docs/data.md, "Processed data")."""
 from pathlib import Path
 
 import numpy as np
