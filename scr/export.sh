@@ -4,4 +4,5 @@
 #   sh scr/export.sh [run=<run id>|best] [key=value ...]
 set -e
 cd "$(dirname "$0")/.."
-${PYTHON:-python3} -m training.export "$@"
+. scr/python_env.sh
+"$PYTHON" -m training.export "$@"

@@ -5,4 +5,5 @@
 # run=best (the default): the best dev Main AUC in runs.csv on the current dataset and model settings.
 set -e
 cd "$(dirname "$0")/.."
-${PYTHON:-python3} -m training.forecast "$@"
+. scr/python_env.sh
+"$PYTHON" -m training.forecast "$@"

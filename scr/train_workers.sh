@@ -7,7 +7,7 @@
 # the others are stopped and the script fails; running the same command again resumes the run.
 set -e
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
+. scr/python_env.sh
 n=$1
 case "$n" in
     ''|*[!0-9]*|0) echo "error: usage: sh scr/train_workers.sh N [key=value ...], N the number of workers (a positive whole number), got '$n'" >&2; exit 2 ;;
