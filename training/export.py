@@ -15,11 +15,12 @@ It is `model.export` spelled out with keras.export.ExportArchive (what model.exp
 model.export cannot pass SaveOptions: the recurrences' custom gradients (layers/gru_scan.py) capture
 loop state that a SavedModel cannot hold, and serving needs no gradient, so they are left out.
 """
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter says nothing about the run
+from training.quiet_start import import_tensorflow_quietly
+
+import_tensorflow_quietly()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402

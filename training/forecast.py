@@ -14,12 +14,13 @@ window_days of the log, features and sequences up to its end, no labels) with a 
 Ids are the raw ones of the log. Equal scores rank by the other id's index, so reruns agree.
 """
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter says nothing about the run
+from training.quiet_start import import_tensorflow_quietly
+
+import_tensorflow_quietly()
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
