@@ -99,10 +99,18 @@ def pair_table(log, timeline, samples, item_side, vocab_sizes):
     # one look-up of every action in the look-back and the interaction range (usually inside it)
     lookback_start, interaction_start = end - LOOKBACK_DAYS * DAY_NS, window.interaction_ns[0]
     span = log.between(min(lookback_start, interaction_start), end)
-    times = log.time[span]
-    all_item_rows, all_item_hit = _positions(_keys(log.user[span], log.item[span], item_size), item_key)
-    all_cate_rows, all_cate_hit = _positions(_keys(log.user[span], item_cate[log.item[span]], cate_size), cate_keys)
-    all_action = log.action[span].astype(np.int64)
+    span_user, span_item, all_action, times = (log.user[span], log.item[span], log.action[span].astype(np.int64),
+                                               log.time[span])
+    everyone = times >= lookback_start
+    item_actions_all = np.bincount(span_item[everyone].astype(np.int64) * 6 + all_action[everyone],
+                                   minlength=item_size * 6).reshape(item_size, 6)
+    # every other column reads only the actions of the users with samples in this window
+    has_samples = np.zeros(user_size, dtype=bool)
+    has_samples[samples.user] = True
+    theirs = has_samples[span_user]
+    span_user, span_item, all_action, times = span_user[theirs], span_item[theirs], all_action[theirs], times[theirs]
+    all_item_rows, all_item_hit = _positions(_keys(span_user, span_item, item_size), item_key)
+    all_cate_rows, all_cate_hit = _positions(_keys(span_user, item_cate[span_item], cate_size), cate_keys)
     counts = {}
     for span_name, start in (("lookback", lookback_start), ("interaction", interaction_start)):
         inside = times >= start
@@ -113,8 +121,7 @@ def pair_table(log, timeline, samples, item_side, vocab_sizes):
     table = [np.log1p(counts[(scope, span)]) for scope in ("item", "cate") for span in ("lookback", "interaction")]
 
     in_lookback = times >= lookback_start
-    user, item, action, times = (log.user[span][in_lookback], log.item[span][in_lookback],
-                                 all_action[in_lookback], times[in_lookback])
+    user, item, action, times = span_user[in_lookback], span_item[in_lookback], all_action[in_lookback], times[in_lookback]
     item_hit, cate_hit = all_item_hit[in_lookback], all_cate_hit[in_lookback]
     item_rows, cate_rows = all_item_rows[in_lookback[all_item_hit]], all_cate_rows[in_lookback[all_cate_hit]]
     item_times, item_actions = times[item_hit], action[item_hit]
@@ -139,7 +146,6 @@ def pair_table(log, timeline, samples, item_side, vocab_sizes):
     days_active = np.bincount(active_user, minlength=user_size)
     week_active = np.bincount(active_user[active_days % LOOKBACK_DAYS < WEEK_DAYS], minlength=user_size)
     user_actions = np.bincount(user * 6 + action, minlength=user_size * 6).reshape(user_size, 6)
-    item_actions_all = np.bincount(item.astype(np.int64) * 6 + action, minlength=item_size * 6).reshape(item_size, 6)
 
     brand_keys, brand_row = np.unique(_keys(samples.user, item_brand[samples.item], brand_size), return_inverse=True)
     known_brand = item_brand[item] > 0
