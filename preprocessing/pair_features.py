@@ -141,10 +141,10 @@ def pair_table(log, timeline, samples, item_side, vocab_sizes):
     cate_share = ((item_cate[recent_items] == target_cate[:, None]) & recent_real).sum(1) / RECENT_STEPS
 
     day = (end - times - 1) // DAY_NS  # 0: the last day of the feature range
-    active_days = sorted_unique(_keys(user, day, LOOKBACK_DAYS))
-    active_user = (active_days // LOOKBACK_DAYS).astype(np.int64)
-    days_active = np.bincount(active_user, minlength=user_size)
-    week_active = np.bincount(active_user[active_days % LOOKBACK_DAYS < WEEK_DAYS], minlength=user_size)
+    # [user, day back] action counts of the look-back: a bincount, not a sort of every action
+    active = np.bincount(_keys(user, day, LOOKBACK_DAYS), minlength=user_size * LOOKBACK_DAYS).reshape(
+        user_size, LOOKBACK_DAYS) > 0
+    days_active, week_active = active.sum(1), active[:, :WEEK_DAYS].sum(1)
     user_actions = np.bincount(user * 6 + action, minlength=user_size * 6).reshape(user_size, 6)
 
     brand_keys, brand_row = np.unique(_keys(samples.user, item_brand[samples.item], brand_size), return_inverse=True)
