@@ -1,31 +1,19 @@
 """RULE and GBDT, fitted and scored like any registry model, and the comparison the main job prints."""
-import csv
-
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 import main_func
-from errors import PipelineError, run_cli
-from preprocessing import make_demo_data
+from errors import PipelineError
 from preprocessing.processed_data import dataset_id, load_meta, load_split
 from training import baselines, comparison
+from tests.pipeline_fixtures import demo_workspace, read_runs
 from training.predictions import read_predictions
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("baselines")
-    settings = [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
-                f"results_dir={root / 'results'}", "demo_users=1500", "demo_items=800", "demo_categories=30",
-                "max_len=20", "w2v_epochs=1"]
-    assert run_cli(make_demo_data.main, settings) == 0
-    return root, settings
-
-
-def read_runs(root):
-    with open(root / "results" / "runs.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return demo_workspace(tmp_path_factory.mktemp("baselines"), "max_len=20", "w2v_epochs=1")
 
 
 def test_rule_scores_carts_follows_browses_and_recency_of_the_target_item(workspace):

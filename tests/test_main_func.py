@@ -1,13 +1,11 @@
 """End to end on a tiny generated log: demo data -> preprocessing -> training -> runs.csv."""
-import csv
-
 import numpy as np
 import pytest
 
 import configurator
 import main_func
 from errors import PipelineError, run_cli
-from preprocessing import make_demo_data
+from tests.pipeline_fixtures import demo_workspace, read_runs
 
 TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "attention_units=[16,8]", "gru_units=16",
               "dien_gru_units=8", "dien_augru_units=8", "batch_size=512", "eval_batch_size=4096",
@@ -17,16 +15,7 @@ TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "attention_units
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """Paths and demo-data settings shared by the tests; the raw log is generated once."""
-    root = tmp_path_factory.mktemp("pipeline")
-    settings = [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
-                f"results_dir={root / 'results'}", "demo_users=1500", "demo_items=800", "demo_categories=30"]
-    assert run_cli(make_demo_data.main, settings) == 0
-    return root, settings
-
-
-def read_runs(root):
-    with open(root / "results" / "runs.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return demo_workspace(tmp_path_factory.mktemp("pipeline"))
 
 
 def test_essm_run_writes_a_sane_runs_row_and_reloads_its_best_checkpoint(workspace):

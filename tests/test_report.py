@@ -7,7 +7,7 @@ import pytest
 
 import main_func
 from errors import PipelineError, run_cli
-from preprocessing import make_demo_data
+from tests.pipeline_fixtures import demo_workspace
 from training import report, significance, sweep
 from training.dev_curve import read_dev_curve
 
@@ -18,10 +18,7 @@ TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "batch_size=512"
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     """Study "tiny": RULE and DNN, two seeds each, trained in this process."""
-    root = tmp_path_factory.mktemp("study")
-    settings = [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
-                f"results_dir={root / 'results'}", "demo_users=1500", "demo_items=800", "demo_categories=30"]
-    assert run_cli(make_demo_data.main, settings) == 0
+    root, settings = demo_workspace(tmp_path_factory.mktemp("study"))
     sweep.main(settings + TINY_MODEL + ["model=RULE,DNN", "seeds=[16,17]", "study=tiny"], runner=lambda args: run_cli(main_func.main, args))
     return root, settings
 

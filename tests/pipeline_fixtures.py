@@ -1,0 +1,19 @@
+"""A small generated demo log in a folder of its own, for the end-to-end tests, and its runs.csv."""
+import csv
+
+from errors import run_cli
+from preprocessing import make_demo_data
+
+
+def demo_workspace(root, *settings):
+    """(root, settings): raw, processed and results folders under root, a small demo log generated into
+    raw; the settings (the folders, the demo's size and any given) serve every later command."""
+    settings = [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}", f"results_dir={root / 'results'}",
+                "demo_users=1500", "demo_items=800", "demo_categories=30", *settings]
+    assert run_cli(make_demo_data.main, settings) == 0
+    return root, settings
+
+
+def read_runs(root):
+    with open(root / "results" / "runs.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
