@@ -1,6 +1,8 @@
 """The importers of public logs: each format's mapping and quirks on small hand-written files with
 known answers, the real samples in ../shared/realdata/ where they exist, the loader accepting what
 is written, and the destination folder left as it was on any error."""
+import contextlib
+import io
 import json
 import os
 import pathlib
@@ -141,19 +143,31 @@ def test_tmall_real_copy_layout(tmp_path):
     assert raw.items["item_sku_id"].nunique() == 5915 and (raw.items["shop_id"] == raw.items["vender_id"]).all()
 
 
-def test_the_real_tmall_sample_preprocesses_trains_and_lands_in_runs_csv(tmp_path, capsys):
-    main(["tmall", str(_real("tmall", "user_log.csv")), f"raw_dir={tmp_path / 'raw'}"])
-    windows = capsys.readouterr().out.splitlines()[-1]
+@pytest.fixture(scope="module")
+def imported_tmall(tmp_path_factory):
+    """The real Tmall sample imported, and the settings that preprocess it with the windows the
+    importer proposes and train a tiny model."""
+    root = tmp_path_factory.mktemp("tmall")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        main(["tmall", str(_real("tmall", "user_log.csv")), f"raw_dir={root / 'raw'}"])
+    windows = printed.getvalue().splitlines()[-1]
+    return root, windows, [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
+                               f"results_dir={root / 'results'}", *windows.split(": ")[1].split(),
+                               "max_len=20", "use_item2vec=False", "mlp_units=[16]", "embed_dim=8",
+                               "attention_units=[8]", "gru_units=8", "dien_gru_units=8", "dien_augru_units=8",
+                               "batch_size=128", "eval_every=2", "max_epochs=1", "patience=1"]
+
+
+@pytest.mark.parametrize("model", ["DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM", "RULE", "GBDT"])
+def test_every_model_trains_on_the_real_tmall_sample_and_lands_in_runs_csv(imported_tmall, model):
+    root, windows, settings = imported_tmall
     assert windows == "windows that fit: num_windows=6 window_days=5 window_stride_days=5"
-    settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
-                f"results_dir={tmp_path / 'results'}", *windows.split(": ")[1].split(), "max_len=20",
-                "use_item2vec=False", "model=DNN", "mlp_units=[16]", "embed_dim=8", "batch_size=128",
-                "eval_every=2", "max_epochs=2", "patience=2"]
-    row = main_func.main(settings)[0]
-    meta = load_meta(tmp_path / "processed")
+    row = main_func.main(settings + [f"model={model}"])[0]
+    meta = load_meta(root / "processed")
     assert not {"age", "sex", "province"} & {f["name"] for f in meta["features"]}, "unknown in this copy"
     assert 0.0 < row["test_main_auc"] <= 1.0 and row["test_logloss"] > 0
-    assert latest_runs(tmp_path / "results", dataset_id(meta)).loc["DNN", "seeds"] == 1
+    assert model in latest_runs(root / "results", dataset_id(meta)).index[0]
 
 
 # ---------------------------------------------------------------- jdata2017
