@@ -58,3 +58,12 @@ def test_training_stops_after_patience_evaluations_without_a_better_dev_auc(tmp_
                                      "eval_every=2", "patience=3", "max_epochs=50", "use_item2vec=False"])[0]
     assert [e["main_auc"] for e in row["dev_evaluations"]] == [0.60, 0.70, 0.65, 0.69, 0.68]
     assert row["best_step"] == 2 * 2, "the second evaluation's weights are the ones kept"
+
+
+def test_max_epochs_holds_when_eval_every_is_longer_than_a_pass(tmp_path):
+    settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
+                f"results_dir={tmp_path / 'results'}", "demo_users=600", "demo_items=300", "demo_categories=12"]
+    assert run_cli(make_demo_data.main, settings) == 0
+    row = main_func.main(settings + ["model=DNN", "max_len=10", "embed_dim=4", "mlp_units=[8]", "batch_size=64",
+                                     "eval_every=100000", "max_epochs=1", "use_item2vec=False"])[0]
+    assert row["epochs"] == 1.0 and len(row["dev_evaluations"]) == 1
