@@ -10,6 +10,7 @@ from errors import PipelineError, run_cli
 from tests.pipeline_fixtures import demo_workspace
 from training import report, significance, sweep
 from training.dev_curve import read_dev_curve
+from training.output_folder import MARKER
 
 TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "batch_size=512", "eval_batch_size=4096",
               "eval_every=10", "patience=2", "max_epochs=2", "learning_rate=0.01", "use_item2vec=False"]
@@ -26,7 +27,7 @@ def study(tmp_path_factory):
 def test_report_table_holds_each_configuration_and_its_paired_difference(study):
     root, settings = study
     folder = report.main(settings + ["study=tiny", "bootstrap=300"])
-    assert sorted(p.name for p in folder.iterdir()) == sorted(report.FILES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(report.FILES + (MARKER,))
     text = (folder / "report.md").read_text()
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| RULE") or
             line.startswith("| DNN")}
@@ -64,7 +65,7 @@ def test_a_report_folder_holding_other_files_is_not_replaced(study):
     assert "baseline" in [line for line in (folder / "report.md").read_text().splitlines()
                           if line.startswith("| DNN")][0]
     (folder / "notes.txt").write_text("mine")
-    with pytest.raises(PipelineError, match="notes.txt: not written by the report"):
+    with pytest.raises(PipelineError, match=r"did not write \(notes.txt\)"):
         report.main(settings + ["study=tiny", "bootstrap=100"])
     assert (folder / "notes.txt").read_text() == "mine" and (folder / "report.md").exists()
     with pytest.raises(PipelineError, match="baseline='GBDT': not a configuration of study tiny"):

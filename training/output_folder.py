@@ -1,4 +1,4 @@
-"""A run's output folder (its forecast, its exported model) written whole: built in a hidden folder
+"""An output folder (a run's forecast, its exported model, a study's report) written whole: built in a hidden folder
 beside it and renamed over it at the end, so a killed run never leaves half an output.
 
 An earlier folder is replaced only when it is provably this program's: its marker (MARKER) carries
@@ -35,9 +35,22 @@ def is_ours(folder):
     return isinstance(marker, dict) and marker.get("signature") == SIGNATURE and marker.get("files") == _files(folder)
 
 
+def _unlisted(folder):
+    """The files in folder that its marker does not list (all of them without a marker of ours)."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+        listed = set(marker["files"]) if marker.get("signature") == SIGNATURE else set()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        listed = set()
+    return [name for name in _files(folder) if name not in listed]
+
+
 def check_replaceable(target):
-    if os.path.lexists(target) and not (target.is_dir() and not target.is_symlink() and is_ours(target)):
-        raise PipelineError(f"{target}: exists and holds something this program did not write; move it away")
+    if not os.path.lexists(target) or (target.is_dir() and not target.is_symlink() and is_ours(target)):
+        return
+    unlisted = _unlisted(target) if target.is_dir() and not target.is_symlink() else []
+    named = f" ({', '.join(unlisted[:3])})" if unlisted else ""
+    raise PipelineError(f"{target}: holds something this program did not write{named}; move it away")
 
 
 @contextlib.contextmanager

@@ -10,7 +10,6 @@ configuration's best run (by dev Main AUC, so test data chooses nothing). The ba
 its label in the table (default: the study's first configuration).
 """
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from errors import PipelineError, run_cli  # noqa: E402
 from training import significance  # noqa: E402
 from training.dev_curve import read_dev_curve  # noqa: E402
 from training.metrics import auc  # noqa: E402
+from training.output_folder import written_whole  # noqa: E402
 from training.predictions import read_predictions  # noqa: E402
 from training.runs_log import mean_std_text  # noqa: E402
 from training.sweep import check_study_name, configuration_key  # noqa: E402
@@ -247,24 +247,6 @@ def plot_gains(best, path):
     plt.close(figure)
 
 
-def _replace_folder(partial, target):
-    """Puts the finished report in place; an earlier report is replaced only when it holds nothing
-    but the report's own files."""
-    if target.exists():
-        foreign = sorted(p.name for p in target.iterdir() if p.name not in FILES)
-        if foreign:
-            raise PipelineError(f"{target / foreign[0]}: not written by the report; move it away so the "
-                                "report can replace its folder")
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        target.rename(old)
-        partial.rename(target)
-        for name in FILES:
-            (old / name).unlink(missing_ok=True)
-        old.rmdir()
-    else:
-        partial.rename(target)
-
-
 def _own_arguments(argv):
     own, rest = {}, []
     for arg in argv:
@@ -297,10 +279,7 @@ def main(argv):
     replicates = bootstrap(runs, cfg.results_dir, n_boot)
     diffs = differences(replicates, baseline)
     folder = Path(cfg.results_dir) / "studies"
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{study}.partial-{os.getpid()}"
-    partial.mkdir()
-    try:
+    with written_whole(folder / study) as partial:
         (partial / "report.md").write_text(
             markdown(study, runs, configuration_table(runs), diffs, baseline, n_boot))
         plot_dev_curves(runs, cfg.results_dir, partial / "dev_curves.png")
@@ -308,12 +287,6 @@ def main(argv):
         best = best_runs(runs, cfg.results_dir)
         plot_roc(best, partial / "roc.png")
         plot_gains(best, partial / "gains.png")
-        _replace_folder(partial, folder / study)
-    finally:
-        if partial.exists():
-            for name in FILES:
-                (partial / name).unlink(missing_ok=True)
-            partial.rmdir()
     print(f"study {study}: report of {len(runs)} runs in {folder / study / 'report.md'}")
     return folder / study
 
