@@ -57,6 +57,7 @@ gru_units = 64  # GRU of GRU_DNN and GRU_FM
 learning_rate = 0.008  # Adam learning rate (the README's best)
 lr_decay = 0.5  # learning rate multiplied by this after each epoch
 clip_norm = 3.0  # gradients clipped to this global norm
+sparse_update_above = 1_000_000  # an embedding table with more ids gets sparse gradients and lazy Adam updates (docs/scaling.md)
 batch_size = 2048  # training batch
 eval_batch_size = 8192  # evaluation batch
 eval_every = 100  # evaluate on dev every this many training steps

@@ -178,7 +178,7 @@ RULES = {
     "dien_augru_units": _whole(1, MAX_SIZE), "dien_aux_weight": _number(0), "dien_aux_units": _sizes,
     "gru_units": _whole(1, MAX_SIZE),
     "learning_rate": _number(0, low_open=True, example=0.008), "lr_decay": _number(0, 1, low_open=True),
-    "clip_norm": _number(0, low_open=True), "batch_size": _whole(1), "eval_batch_size": _whole(1),
+    "clip_norm": _number(0, low_open=True), "sparse_update_above": _whole(0), "batch_size": _whole(1), "eval_batch_size": _whole(1),
     "eval_every": _whole(1), "patience": _whole(0), "max_epochs": _whole(1),
     "label_smoothing": _number(0, 1, high_open=True), "ctr_weight": _number(0), "cvr_weight": _number(0),
     "seeds": _seeds, "jit_compile": _anything, "deterministic": _anything,

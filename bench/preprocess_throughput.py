@@ -15,75 +15,22 @@ Targets: >= 1,000,000 actions/s and peak memory <= 3x the arrays written.
 key=value overrides are config.py settings, passed to the generator and the build.
 """
 import argparse
-import os
 import pathlib
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 import pandas as pd
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import configurator  # noqa: E402  (found through the path above)
 from errors import run_cli  # noqa: E402
+from measure import run_measured  # noqa: E402
 from preprocessing import make_demo_data  # noqa: E402
 
 PROBE_SCALE = 0.25
-SAMPLE_SECONDS = 0.02
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _tree_rss(root):
-    """Summed resident bytes of process root and its descendants, from /proc."""
-    parents, rss = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * PAGE
-    total, frontier = 0, [root]
-    while frontier:
-        pid = frontier.pop()
-        total += rss.get(pid, 0)
-        frontier.extend(child for child, parent in parents.items() if parent == pid)
-    return total
-
-
-def _run_build(arguments):
-    """(wall seconds, CPU seconds of the build and its item2vec process, peak RSS of the build
-    process, sampled peak RSS of its process tree, stdout)."""
-    began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "preprocessing.build_dataset", *arguments], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True)
-    peak_tree = 0
-    finished = threading.Event()
-
-    def sample():
-        nonlocal peak_tree
-        while not finished.is_set():
-            peak_tree = max(peak_tree, _tree_rss(child.pid))
-            time.sleep(SAMPLE_SECONDS)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - began
-    finished.set()
-    sampler.join()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"build failed with exit status {child.returncode}:\n{output}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, peak_tree, output
 
 
 def _array_bytes(folder):
@@ -108,8 +55,9 @@ def main(argv):
             actions = len(pd.read_parquet(raw_dir / "actions.parquet", columns=["action_type"]))
             for label, extra in (("default", []), ("use_item2vec=False", ["use_item2vec=False"])):
                 processed = pathlib.Path(folder) / f"processed-{label}"
-                seconds, cpu, peak, tree, output = _run_build(
-                    [f"raw_dir={raw_dir}", f"processed_dir={processed}", *overrides, *extra])
+                run = run_measured([sys.executable, "-m", "preprocessing.build_dataset", f"raw_dir={raw_dir}",
+                                    f"processed_dir={processed}", *overrides, *extra], ROOT)
+                seconds, cpu, peak, tree, output = run.seconds, run.cpu_seconds, run.peak, run.peak_tree, run.output
                 written = _array_bytes(processed)
                 print(f"{actions:>11,} {label:<18} {seconds:7.2f} {actions / seconds:11,.0f} {cpu:6.1f} "
                       f"{written / 2**20:10,.0f} "

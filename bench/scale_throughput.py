@@ -1,12 +1,14 @@
 """Training samples/s and peak memory of DIEN against the item vocabulary: does a step's cost grow
-with the item table (its dense gradient is as large as the table)?
+with the item table, with its gradient dense (as large as the table) and with it sparse (the rows of
+the batch, lazy Adam)?
 
     python bench/scale_throughput.py [--items 50000 4000000] [--rows 16384] [--steps 10] [key=value ...]
 
-Each vocabulary trains in a fresh process (so its peak memory is its own) on generated arrays of the
-processed-data form (bench/train_throughput/bench_data.py, item ids uniform over the vocabulary):
-after 3 untimed steps, --steps steps are timed. key=value overrides are config.py settings.
-Preprocessing time and memory per size: bench/preprocess_throughput.py --actions ...
+Each vocabulary and gradient kind trains in a fresh process (so its peak memory is its own) on
+generated arrays of the processed-data form (bench/train_throughput/bench_data.py, item ids uniform
+over the vocabulary): after 3 untimed steps, --steps steps are timed. The item table is made dense
+or sparse through sparse_update_above; the other tables stay dense. key=value overrides are
+config.py settings. A whole Taobao-size log: bench/taobao_scale.py.
 """
 import argparse
 import json
@@ -54,12 +56,14 @@ def main(argv):
         print(json.dumps(one_vocabulary(args.one, args.rows, args.steps, overrides)))
         return
     print(f"load average {os.getloadavg()[0]:.1f}; DIEN, {args.rows} generated rows, {args.steps} timed steps")
-    print(f"{'items':>10} {'samples/s':>10} {'peak MiB':>9}", flush=True)
+    print(f"{'items':>10} {'item table':>10} {'samples/s':>10} {'peak MiB':>9}", flush=True)
     for items in args.items:
-        child = subprocess.run([sys.executable, __file__, f"--one={items}", f"--rows={args.rows}",
-                                f"--steps={args.steps}", *overrides], capture_output=True, text=True, check=True)
-        rate, peak = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"{items:>10,} {rate:10,.0f} {peak / 2**20:9,.0f}", flush=True)
+        for kind, above in (("dense", items), ("sparse", items - 1)):
+            child = subprocess.run([sys.executable, __file__, f"--one={items}", f"--rows={args.rows}",
+                                    f"--steps={args.steps}", *overrides, f"sparse_update_above={above}"],
+                                   capture_output=True, text=True, check=True)
+            rate, peak = json.loads(child.stdout.strip().splitlines()[-1])
+            print(f"{items:>10,} {kind:>10} {rate:10,.0f} {peak / 2**20:9,.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ without one (the action type of the target is "order", as in the original).
 
 Lookups hand back a dense gradient for their table, summed per id once. A plain gather's gradient
 is a list of 2048 × 100 rows (IndexedSlices) that Keras turns dense again for each use (the global
-norm for clipping, the scaling, the update): that was an eighth of a DIEN training step.
+norm for clipping, the scaling, the update): that was an eighth of a DIEN training step. A table of
+more than `sparse_above` ids is the exception: there a dense gradient, and Adam's update of every
+row, cost in proportion to the table, so its lookups hand back IndexedSlices for
+training/lazy_adam.py to update row by row.
 """
 import keras
 import tensorflow as tf
@@ -40,10 +43,11 @@ class FeatureEmbedding(keras.layers.Layer):
       well: "side_first" {name: [B]}, "query_first" and "sequence_first" {sequence name: [B], [B, T]}.
 
     `item2vec` ([item vocabulary, embed_dim]) initialises the table of vocabulary `item_vocab`.
+    Tables of more than `sparse_above` ids (None: no table) get sparse gradients.
     """
 
     def __init__(self, features, vocab_sizes, embed_dim, target_action, first_order=(), item_vocab="item",
-                 item2vec=None, **kwargs):
+                 item2vec=None, sparse_above=None, **kwargs):
         super().__init__(**kwargs)
         self.features = [dict(f) for f in features]
         self.vocab_sizes = {k: int(v) for k, v in vocab_sizes.items()}
@@ -52,6 +56,9 @@ class FeatureEmbedding(keras.layers.Layer):
         self.first_order = list(first_order)
         self.item_vocab = item_vocab
         self.item2vec = item2vec
+        self.sparse_above = sparse_above
+        self.sparse_vocabs = {v for v, size in self.vocab_sizes.items()
+                              if sparse_above is not None and size > sparse_above}
         sequences = [f for f in self.features if f["kind"] == "sequence"]
         paired = {f["target"] for f in sequences}
         self.side_names = [f["name"] for f in self.features if f["kind"] == "sparse" and f["name"] not in paired]
@@ -78,7 +85,10 @@ class FeatureEmbedding(keras.layers.Layer):
             self.item2vec = None  # copied into the table; no second copy kept
 
     def _lookup(self, tables, name, ids):
-        return _take_rows(tf.convert_to_tensor(tables[self.vocab_of[name]].embeddings), ops.cast(ids, "int32"))
+        vocab, ids = self.vocab_of[name], ops.cast(ids, "int32")
+        if vocab in self.sparse_vocabs:
+            return tf.gather(tables[vocab].embeddings.value, ids)  # gradient: IndexedSlices
+        return _take_rows(tf.convert_to_tensor(tables[vocab].embeddings), ids)
 
     def _query_ids(self, inputs, sequence):
         target = self.target_of[sequence]
@@ -107,4 +117,5 @@ class FeatureEmbedding(keras.layers.Layer):
         # item2vec only initialises the table; trained values travel with the weights
         return {**super().get_config(), "features": self.features, "vocab_sizes": self.vocab_sizes,
                 "embed_dim": self.embed_dim, "target_action": self.target_action,
-                "first_order": self.first_order, "item_vocab": self.item_vocab}
+                "first_order": self.first_order, "item_vocab": self.item_vocab,
+                "sparse_above": self.sparse_above}

@@ -133,7 +133,8 @@ def build_model(cfg, meta, item2vec=None):
     embedding = FeatureEmbedding(
         meta["features"], meta["vocab_sizes"], cfg.embed_dim, meta["target_action"],
         first_order=[s for s in all_channels if s in first_order],
-        item2vec=checked_item2vec(item2vec, meta, cfg.embed_dim), name="embedding")
+        item2vec=checked_item2vec(item2vec, meta, cfg.embed_dim), sparse_above=cfg.sparse_update_above,
+        name="embedding")
     inputs = model_inputs(meta)
     embedded = embedding(inputs)
     logits = {role: tower(embedded) for role, tower in towers.items()}

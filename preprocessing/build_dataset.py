@@ -28,7 +28,7 @@ from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
 from preprocessing.raw_data import load_raw
 from preprocessing.samples import ORDER, sorted_unique, window_samples
-from preprocessing.sequences import build_timeline, gather, sample_sequences, user_runs
+from preprocessing.sequences import build_timeline, gather, run_sequences, user_runs
 from preprocessing.splits import split_parts
 from preprocessing.windows import day_of, make_windows, open_window
 
@@ -84,12 +84,18 @@ def _rows_of(samples, rows):
 
 
 def _sequence_times(timeline, user, seq_end, max_len):
-    """hist_time [N, max_len] int64 seconds of samples sorted by user, 0 for padding: sequences.gather
-    over the action times in place of the items, so each time lines up with its step of hist_item."""
+    """hist_time [R, max_len] int64 seconds, one row per run of equal users as run_sequences, 0 for
+    padding: sequences.gather over the action times in place of the items, so each time lines up
+    with its step of hist_item."""
     seconds = dataclasses.replace(timeline, item=np.append(timeline.time // 10**9, np.int64(0)))
-    starts, repeats = user_runs(user)
-    times, _ = gather(seconds, user[starts], seq_end[starts], max_len)
-    return np.repeat(times, repeats, axis=0)
+    starts, _ = user_runs(user)
+    return gather(seconds, user[starts], seq_end[starts], max_len)[0]
+
+
+def _chunks(samples, rows, chunk):
+    """The row picks of one member of a split, chunk by chunk."""
+    for begin in range(0, _rows_of(samples, rows), chunk):
+        yield slice(begin, begin + chunk) if rows is None else rows[begin:begin + chunk]
 
 
 def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len, with_times=False):
@@ -97,25 +103,30 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
     meta.json["splits"] entry."""
     folder.mkdir()
     total = sum(_rows_of(s, rows) for s, rows in members)
-    shapes = {name: ((total,), np.int32) for name in ID_ARRAYS}
+    chunk = max(1, CHUNK_VALUES // max_len)
+    # a run cut by a chunk's end is stored twice: a row more, and every chunk written in one pass
+    runs = sum(len(user_runs(samples.user[pick])[0]) for samples, rows in members
+               for pick in _chunks(samples, rows, chunk))
+    shapes = {name: ((total,), np.int32) for name in ID_ARRAYS + (processed_data.SEQUENCE_ROW,)}
     if with_times:
-        shapes[TIME_ARRAY] = ((total, max_len), np.int64)
+        shapes[TIME_ARRAY] = ((runs, max_len), np.int64)
     shapes["dense"] = ((total, len(side_features.DENSE_COLUMNS)), np.float32)
     shapes["pair"] = ((total, len(pair_features.COLUMNS)), np.float32)
-    shapes.update({name: ((total, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
+    shapes.update({name: ((runs, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
     shapes.update({name: ((total,), np.float32) for name in processed_data.LABEL_ARRAYS})
     writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape) for name, (shape, dtype) in shapes.items()}
-    chunk = max(1, CHUNK_VALUES // max_len)
-    users, buys, interactions = [], 0, 0
+    users, buys, interactions, runs_written = [], 0, 0, 0
     with contextlib.ExitStack() as open_files:
         for writer in writers.values():
             open_files.callback(writer.close)
         for samples, rows in members:
-            for begin in range(0, _rows_of(samples, rows), chunk):
-                pick = slice(begin, begin + chunk) if rows is None else rows[begin:begin + chunk]
+            for pick in _chunks(samples, rows, chunk):
                 user, item = samples.user[pick], samples.item[pick]
-                columns = dict(zip(processed_data.SEQUENCE_ARRAYS, sample_sequences(
-                    timeline, encoded.item_side["cate"], user, samples.seq_end[pick], max_len)))
+                sequences, run_of_sample = run_sequences(
+                    timeline, encoded.item_side["cate"], user, samples.seq_end[pick], max_len)
+                columns = dict(zip(processed_data.SEQUENCE_ARRAYS, sequences))
+                columns[processed_data.SEQUENCE_ROW] = runs_written + run_of_sample
+                runs_written += len(sequences[0])
                 columns.update({"user": user, "item": item, "dense": dense_tables[samples.window.index][item],
                                 "pair": pair_tables[samples.window.index][pick],
                                 "label_buy": samples.label_buy[pick],

@@ -9,21 +9,27 @@ import numpy as np
 
 from errors import PipelineError
 
-FORMAT_VERSION = 4  # bumped when the files or their meaning change, so older outputs are rebuilt
+FORMAT_VERSION = 5  # bumped when the files or their meaning change, so older outputs are rebuilt
 META = "meta.json"
 SPLITS = ("train", "dev", "test")
 OPEN = "open"  # the open window's samples, scored by the forecast: labels all zero, never trained or evaluated on
 WRITE_BLOCK = 1 << 20  # bytes per write call: single writes of tens of MB ran several times slower here
-# [N] int32 ids, [N, D] float32 dense, [N, max_len] int32 sequences, [N] float32 labels
+# [N] int32 ids, [N, D] float32 dense, [N] float32 labels, one row per sample; [S, max_len] int32
+# sequences, one row per (user, window) run of samples: every sample of a user in a window has the
+# same history, so it is stored once (a sixth of the bytes at the demo's 4-5 samples per user) and
+# SEQUENCE_ROW [N] int32 names each sample's row.
 ID_ARRAYS = ("user", "item", "cate", "brand", "shop", "vendor",
              "age", "sex", "user_level", "province", "city", "county")
 SEQUENCE_ARRAYS = ("hist_item", "hist_cate", "hist_action")
+SEQUENCE_ROW = "hist_row"
 LABEL_ARRAYS = ("label_buy", "label_interact")
 DENSE_ARRAYS = ("dense", "pair")  # [N, D] item statistics; [N, P] the user's past on the target item and category
-ARRAYS = ID_ARRAYS + DENSE_ARRAYS + SEQUENCE_ARRAYS + LABEL_ARRAYS
-# [N, max_len] int64 seconds (Unix time of the log's wall clock) of each sequence step, 0 for padding:
+ARRAYS = ID_ARRAYS + DENSE_ARRAYS + SEQUENCE_ARRAYS + (SEQUENCE_ROW,) + LABEL_ARRAYS
+# [S, max_len] int64 seconds (Unix time of the log's wall clock) of each sequence step, 0 for padding:
 # the open split only, for the forecast's reasons; not a model input
 TIME_ARRAY = "hist_time"
+SEQUENCE_TABLES = SEQUENCE_ARRAYS + (TIME_ARRAY,)  # the arrays of one row per run, not per sample
+SAMPLE_ARRAYS = tuple(name for name in ARRAYS if name != SEQUENCE_ROW)  # what per_sample gives of a split
 
 # ---- the feature description (meta.json["features"]): the one schema of the processed data
 # sparse feature -> group: "target" (the item scored), "item" (its side attributes) or "user"
@@ -124,8 +130,24 @@ def split_arrays(split):
     return ARRAYS + (TIME_ARRAY,) * (split == OPEN)
 
 
+def per_sample(arrays, rows=None):
+    """The arrays of a split with one row per sample (the sequences gathered through SEQUENCE_ROW,
+    which is dropped), or of the samples `rows` only."""
+    picked = slice(None) if rows is None else rows
+    sequence_rows = np.asarray(arrays[SEQUENCE_ROW][picked])
+    return {name: np.asarray(array)[sequence_rows] if name in SEQUENCE_TABLES else np.asarray(array[picked])
+            for name, array in arrays.items() if name != SEQUENCE_ROW}
+
+
+def sample_rows(arrays, rows):
+    """The samples `rows` of a split as stored: the per-sample arrays sliced, the sequence tables
+    whole (SEQUENCE_ROW still points into them)."""
+    return {name: array if name in SEQUENCE_TABLES else array[rows] for name, array in arrays.items()}
+
+
 def load_split(processed_dir, split, mmap=True):
-    """Every array of one split, by name (see split_arrays); memory-mapped read-only unless mmap=False."""
+    """Every array of one split, by name (see split_arrays), as stored: the sequences one row per run,
+    SEQUENCE_ROW per sample (per_sample expands them); memory-mapped read-only unless mmap=False."""
     if split not in SPLITS + (OPEN,):
         raise PipelineError(f"split {split!r}: expected one of {', '.join(SPLITS + (OPEN,))}")
     folder = pathlib.Path(processed_dir) / split

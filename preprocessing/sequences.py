@@ -1,7 +1,7 @@
 """Behaviour sequences: every action sorted by user then time, and [N, max_len] gathers from it.
 
 A sample's sequence is its user's actions before the window's feature end, oldest first, the last
-max_len kept, padded in front with 0. With the actions of each user contiguous and in time order,
+max_len kept, padded in front with 0; the samples of a user in a window share it. With the actions of each user contiguous and in time order,
 the actions before a time are a prefix of the user's run, so a sequence is the slice
 [end - max_len, end) of the sorted arrays: one index gather per chunk of samples.
 """
@@ -64,10 +64,10 @@ def user_runs(user):
     return starts, np.diff(np.append(starts, len(user)))
 
 
-def sample_sequences(timeline, item_cate, user, seq_end, max_len):
-    """hist_item, hist_cate, hist_action [N, max_len] of samples sorted by user. Samples of one user
-    in one window share a sequence: it is gathered once per user and repeated."""
+def run_sequences(timeline, item_cate, user, seq_end, max_len):
+    """(hist_item, hist_cate, hist_action) [R, max_len], one row per run of equal users in samples
+    sorted by user (the samples of one user in one window share their sequence), and each sample's
+    row [N] int64."""
     starts, repeats = user_runs(user)
     hist_item, hist_action = gather(timeline, user[starts], seq_end[starts], max_len)
-    return (np.repeat(hist_item, repeats, axis=0), np.repeat(item_cate[hist_item], repeats, axis=0),
-            np.repeat(hist_action, repeats, axis=0))
+    return (hist_item, item_cate[hist_item], hist_action), np.repeat(np.arange(len(starts)), repeats)

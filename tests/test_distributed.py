@@ -99,10 +99,8 @@ def read_runs(results):
         return list(csv.DictReader(handle))
 
 
-def test_two_workers_end_with_identical_weights_and_the_dev_auc_of_one_process(workspace):
-    root, settings = workspace
-    run = settings + TINY_ESSM + ["max_epochs=1", "seeds=[16]"]
-    results = root / "results-two-workers"
+def train_two_workers(root, run, results):
+    """Trains run on two workers; checks both end with identical weights; returns the chief's row."""
     processes = start_workers(lambda index: [sys.executable, "-c", KEEP_WEIGHTS, str(root / f"weights{index}.npz"),
                                              *run, f"results_dir={results}", "distribute=multi_worker"], 2, root)
     outputs = finish(processes, root)
@@ -113,10 +111,25 @@ def test_two_workers_end_with_identical_weights_and_the_dev_auc_of_one_process(w
         assert np.array_equal(chief[name], other[name]), name
     [row] = read_runs(results)  # only the chief writes
     assert '"distribute": "multi_worker"' in row["changed_settings"]
+    return row
 
+
+def test_two_workers_end_with_identical_weights_and_the_dev_auc_of_one_process(workspace):
+    root, settings = workspace
+    run = settings + TINY_ESSM + ["max_epochs=1", "seeds=[16]"]
+    row = train_two_workers(root, run, root / "results-two-workers")
     alone = main_func.main(run + [f"results_dir={root / 'results-one-process'}"])[0]
     assert float(row["epochs"]) == alone["epochs"]
     assert abs(float(row["dev_main_auc"]) - alone["dev_main_auc"]) <= AUC_TOLERANCE
+    assert float(row["dev_main_auc"]) > 0.7
+
+
+def test_two_workers_with_sparse_tables_end_with_identical_weights(workspace):
+    # the item table (801 ids) and the larger side tables get sparse gradients, gathered across workers
+    root, settings = workspace
+    row = train_two_workers(root, settings + TINY_ESSM + ["max_epochs=1", "seeds=[16]", "sparse_update_above=500"],
+                            root / "results-two-workers-sparse")
+    assert '"sparse_update_above": 500' in row["changed_settings"]
     assert float(row["dev_main_auc"]) > 0.7
 
 

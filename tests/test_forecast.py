@@ -13,7 +13,7 @@ from errors import PipelineError, run_cli
 from models.registry import build_model
 from preprocessing import make_demo_data
 from preprocessing.build_dataset import build_from_frames
-from preprocessing.processed_data import ARRAYS, OPEN, load_meta, load_split
+from preprocessing.processed_data import SAMPLE_ARRAYS, OPEN, load_meta, load_split, per_sample
 from tests.model_fixtures import feature_inputs, make_arrays, make_meta, small_settings
 from training import forecast, reasons, saved_run
 from training.input_pipeline import make_dataset
@@ -61,10 +61,10 @@ def test_the_open_window_is_window_0_of_the_log_cut_where_that_window_labels_beg
     assert cut_meta["open_window"]["feature"] == full_meta["windows"][0]["feature"]
     assert cut_meta["open_window"]["label"][0] == full_meta["windows"][0]["label"][0]
 
-    opened = load_split(cut, OPEN)
+    opened = per_sample(load_split(cut, OPEN))
     assert not np.asarray(opened["label_buy"]).any() and not np.asarray(opened["label_interact"]).any()
-    labelled = {name: np.concatenate([load_split(full, split)[name] for split in ("dev", "test")])
-                for name in ARRAYS}
+    labelled = {name: np.concatenate([per_sample(load_split(full, split))[name] for split in ("dev", "test")])
+                for name in SAMPLE_ARRAYS}
     assert len(opened["user"]) == len(labelled["user"]) == cut_meta["open_window"]["samples"] > 100
     got, expected = raw_rows(cut, opened), raw_rows(full, labelled)
     exact = [c for c in got.columns if not c.startswith(("dense_", "pair_"))]
@@ -72,7 +72,7 @@ def test_the_open_window_is_window_0_of_the_log_cut_where_that_window_labels_beg
     measured = [c for c in got.columns if c.startswith(("dense_", "pair_"))]
     np.testing.assert_allclose(got[measured].to_numpy(), expected[measured].to_numpy(), rtol=1e-5, atol=1e-4)
     # standardised with the cut dataset's own training statistics, like its other splits
-    train = load_split(cut, "train")
+    train = per_sample(load_split(cut, "train"))
     assert abs(float(np.asarray(train["pair"]).mean())) < 0.05 and abs(float(np.asarray(opened["pair"]).mean())) < 1.0
 
     # hist_time: the time of each step of hist_item, from the log
@@ -161,7 +161,7 @@ def test_predict_writes_ranked_lists_with_raw_ids_and_reasons(trained):
     processed = root / "processed"
     meta = load_meta(processed)
     scores = pd.read_parquet(folder / "scores.parquet")
-    opened = load_split(processed, OPEN)
+    opened = per_sample(load_split(processed, OPEN))
     assert len(scores) == meta["open_window"]["samples"] == len(opened["user"])
     assert {"p_main", "p_ctr", "p_cvr"} <= set(scores) and scores["p_main"].between(0, 1).all()
     np.testing.assert_allclose(scores["p_main"], scores["p_ctr"] * scores["p_cvr"], rtol=1e-5)
@@ -194,7 +194,7 @@ def test_predict_writes_ranked_lists_with_raw_ids_and_reasons(trained):
 def test_a_run_rebuilt_from_its_settings_and_weights_scores_as_it_did(trained):
     root, settings, row = trained
     _, _, meta, processed, net = saved_run.load_network(configurator.load(settings[:3]), row["run_id"])
-    test = load_split(processed, "test")
+    test = per_sample(load_split(processed, "test"))
     recorded = pd.read_parquet(root / "results" / row["run_id"] / "predictions.parquet")
     recorded = recorded[recorded["split"] == "test"]
     predicted = net.predict(make_dataset(test, meta, 4096), verbose=0)["main"]

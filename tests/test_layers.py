@@ -284,3 +284,24 @@ def test_feature_embedding_gradients_are_dense_sums_over_every_use():
     np.add.at(want, arrays["hist_item"].ravel(), weights.numpy().reshape(-1, 4))
     np.add.at(want, arrays["item"], 3.0)
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_tables_above_sparse_above_get_sparse_gradients_with_the_same_sums():
+    meta = make_meta(max_len=10)
+    arrays = make_arrays(16, max_len=10, seed=6)
+    embedding = FeatureEmbedding(meta["features"], meta["vocab_sizes"], 4, meta["target_action"],
+                                 sparse_above=meta["vocab_sizes"]["cate"])  # the item table only is larger
+    inputs = feature_inputs(arrays, meta)
+    embedding(inputs)
+    tables = [embedding.tables[vocab].embeddings for vocab in ("item", "cate")]
+    weights = tf.constant(np.random.default_rng(1).normal(size=(16, 10, 4)), tf.float32)
+    with tf.GradientTape() as tape:
+        out = embedding(inputs)
+        loss = (tf.reduce_sum(out["sequence"]["hist_item"] * weights) + 3.0 * tf.reduce_sum(out["query"]["hist_item"])
+                + tf.reduce_sum(out["sequence"]["hist_cate"]))
+    item, cate = tape.gradient(loss, tables)
+    assert isinstance(item, tf.IndexedSlices) and isinstance(cate, tf.Tensor)
+    want = np.zeros(tables[0].shape, np.float32)
+    np.add.at(want, arrays["hist_item"].ravel(), weights.numpy().reshape(-1, 4))
+    np.add.at(want, arrays["item"], 3.0)
+    np.testing.assert_allclose(tf.convert_to_tensor(item), want, atol=1e-5)

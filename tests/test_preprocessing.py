@@ -9,7 +9,7 @@ from errors import PipelineError
 from preprocessing import make_demo_data, pair_features
 from preprocessing.build_dataset import build_from_frames
 from preprocessing.encoding import encode_log
-from preprocessing.processed_data import ARRAYS, load_meta, load_split
+from preprocessing.processed_data import ARRAYS, SAMPLE_ARRAYS, SEQUENCE_ARRAYS, load_meta, load_split, per_sample
 from preprocessing.raw_data import UNKNOWN_INT, UNKNOWN_SCORE
 
 TINY = ["num_windows=3", "window_days=1", "window_stride_days=1", "max_len=3", "use_item2vec=False",
@@ -79,14 +79,14 @@ def test_ids_are_sorted_raw_values_from_one_with_zero_for_padding_and_unknown(ti
     assert meta["vocab_sizes"] == {"user": 4, "item": 6, "cate": 4, "brand": 4, "shop": 4, "vendor": 3,
                                    "age": 3, "sex": 3, "user_level": 4, "province": 3, "city": 3,
                                    "county": 4, "action": 6}
-    dev_test = {name: np.concatenate([load_split(tiny, s)[name] for s in ("dev", "test")])
+    dev_test = {name: np.concatenate([per_sample(load_split(tiny, s))[name] for s in ("dev", "test")])
                 for name in ("user", "age", "province")}
     by_user = {vocab["user"][u]: (vocab["age"][a], vocab["province"][p]) for u, a, p in zip(*dev_test.values())}
     assert by_user == {"alice": (3, "south"), "bob": (-1, "north"), "carol": (2, "north")}
 
 
 def test_training_window_samples_labels_and_truncated_sequences(tiny):
-    train = load_split(tiny, "train")
+    train = per_sample(load_split(tiny, "train"))
     # window 1: interaction 2020-01-04, label 2020-01-05, sequences up to the end of 2020-01-04
     assert rows(train) == [
         (1, 1, 1.0, 1.0, (2, 1, 3), (1, 2, 2), (1, 5, 1)),  # alice, item 10: ordered on the 5th
@@ -98,8 +98,8 @@ def test_training_window_samples_labels_and_truncated_sequences(tiny):
 
 
 def test_newest_window_samples_and_labels_split_between_dev_and_test(tiny):
-    dev, test = load_split(tiny, "dev"), load_split(tiny, "test")
-    both = {name: np.concatenate([dev[name], test[name]]) for name in ARRAYS}
+    dev, test = per_sample(load_split(tiny, "dev")), per_sample(load_split(tiny, "test"))
+    both = {name: np.concatenate([dev[name], test[name]]) for name in SAMPLE_ARRAYS}
     # window 0: interaction 2020-01-05, label 2020-01-06; carol's action on the 6th stays out
     assert rows(both) == [
         (1, 1, 0.0, 0.0, (3, 1, 4), (2, 2, 3), (1, 2, 1)),
@@ -112,7 +112,7 @@ def test_newest_window_samples_and_labels_split_between_dev_and_test(tiny):
 
 
 def test_longer_max_len_pads_in_front(tmp_path):
-    train = load_split(build(tmp_path, tiny_log(), TINY + ["max_len=6"]), "train")
+    train = per_sample(load_split(build(tmp_path, tiny_log(), TINY + ["max_len=6"]), "train"))
     by_item = dict(zip(train["item"].tolist(), train["hist_item"].tolist()))
     assert by_item[1] == [0, 0, 1, 2, 1, 3]  # alice: 10, 20, 10, 30
     assert by_item[2] == [0, 0, 0, 0, 0, 2]
@@ -144,13 +144,13 @@ def test_meta_describes_features_windows_and_splits(tiny):
 
 def test_dense_features_are_standardised_on_train_only(tiny):
     meta = load_meta(tiny)
-    train = load_split(tiny, "train")
+    train = per_sample(load_split(tiny, "train"))
     assert train["dense"].dtype == np.float32 and train["dense"].shape == (3, 8)
     np.testing.assert_allclose(train["dense"].mean(axis=0), 0.0, atol=1e-5)
     varying = np.array(meta["dense"]["std"]) != 1.0
     np.testing.assert_allclose(train["dense"].std(axis=0)[varying], 1.0, atol=1e-5)
     shop_score = meta["dense"]["columns"].index("shop_score")
-    dev = load_split(tiny, "dev")
+    dev = per_sample(load_split(tiny, "dev"))
     raw = dev["dense"][:, shop_score] * meta["dense"]["std"][shop_score] + meta["dense"]["mean"][shop_score]
     scores = {1: 9.0, 2: 8.0, 3: 7.0, 4: 9.5}
     np.testing.assert_allclose(raw, [scores[i] for i in dev["item"].tolist()], rtol=1e-5)
@@ -163,31 +163,35 @@ def test_an_unknown_shop_score_becomes_the_catalogue_mean():
 
 def test_arrays_have_the_documented_types_and_load_without_pickle(tiny):
     for split in ("train", "dev", "test"):
-        arrays = load_split(tiny, split, mmap=False)
-        assert set(arrays) == set(ARRAYS)
-        count = len(arrays["user"])
-        for name, array in arrays.items():
+        stored = load_split(tiny, split, mmap=False)
+        assert set(stored) == set(ARRAYS)
+        count, runs = len(stored["user"]), len(stored["hist_item"])
+        for name, array in stored.items():
             expected = np.float32 if name in ("dense", "pair", "label_buy", "label_interact") else np.int32
-            assert array.dtype == expected and len(array) == count, name
+            assert array.dtype == expected and len(array) == (runs if name in SEQUENCE_ARRAYS else count), name
+        # a user's samples in a window share one stored sequence
+        assert runs < count if split == "train" else runs <= count
+        assert np.array_equal(np.unique(stored["hist_row"]), np.arange(runs))
+        assert all(len(np.unique(stored["user"][stored["hist_row"] == row])) == 1 for row in range(runs))
 
 
 def test_ties_follow_the_order_of_the_raw_table(tmp_path):
     actions, items, users = tiny_log()
     swapped = actions.iloc[[0, 2, 1] + list(range(3, len(actions)))].reset_index(drop=True)
-    train = load_split(build(tmp_path, (swapped, items, users), TINY), "train")
+    train = per_sample(load_split(build(tmp_path, (swapped, items, users), TINY), "train"))
     assert train["hist_item"][0].tolist() == [2, 3, 1]
 
 
 def newest(processed):
-    return {name: np.concatenate([load_split(processed, s)[name] for s in ("dev", "test")]) for name in ARRAYS}
+    return {name: np.concatenate([per_sample(load_split(processed, s))[name] for s in ("dev", "test")]) for name in SAMPLE_ARRAYS}
 
 
 def test_random_split_halves_the_newest_samples_reproducibly(tmp_path, tiny):
     first = build(tmp_path, tiny_log(), TINY + ["split_by=random"], "a")
     again = build(tmp_path, tiny_log(), TINY + ["split_by=random"], "b")
-    dev, test = load_split(first, "dev"), load_split(first, "test")
+    dev, test = per_sample(load_split(first, "dev")), per_sample(load_split(first, "test"))
     assert len(dev["user"]) == len(test["user"]) == 2
-    assert rows(dev) == rows(load_split(again, "dev"))
+    assert rows(dev) == rows(per_sample(load_split(again, "dev")))
     assert rows(newest(first)) == rows(newest(tiny))
 
 
@@ -230,10 +234,10 @@ def window_rows(processed, index):
     if index == 0:
         return newest(processed)
     meta = load_meta(processed)
-    train = load_split(processed, "train")
+    train = per_sample(load_split(processed, "train"))
     counts = {w["index"]: w["samples"] for w in meta["windows"]}
     start = sum(counts[i] for i in meta["splits"]["train"]["windows"] if i < index)
-    return {n: train[n][start:start + counts[index]] for n in ARRAYS}
+    return {n: train[n][start:start + counts[index]] for n in SAMPLE_ARRAYS}
 
 
 def test_samples_labels_and_sequences_match_a_plain_pandas_computation(generated, generated_build):
@@ -297,7 +301,7 @@ def test_nothing_after_a_window_feature_end_reaches_its_features(generated, gene
     assert [{k: v for k, v in w.items() if k != "samples"} for w in load_meta(changed)["windows"]] == dates
     for index in [w["index"] for w in meta["windows"] if w["role"] != "unused" and w["index"] >= window]:
         before, after = window_rows(generated_build, index), window_rows(changed, index)
-        for name in set(ARRAYS) - {"label_buy", "label_interact"}:
+        for name in set(SAMPLE_ARRAYS) - {"label_buy", "label_interact"}:
             np.testing.assert_array_equal(before[name], after[name], err_msg=f"window {index} {name}")
     assert all(w["label"][0] > w["feature"][1] for w in meta["windows"])
 
@@ -320,7 +324,7 @@ def test_item2vec_uses_nothing_after_the_newest_training_window(generated, gener
 
 
 def test_dev_and_test_users_are_disjoint_halves_of_the_newest_window(generated_build):
-    dev, test = load_split(generated_build, "dev"), load_split(generated_build, "test")
+    dev, test = per_sample(load_split(generated_build, "dev")), per_sample(load_split(generated_build, "test"))
     dev_users, test_users = set(dev["user"].tolist()), set(test["user"].tolist())
     assert not dev_users & test_users
     assert len(dev_users) == (len(dev_users) + len(test_users)) // 2

@@ -3,12 +3,14 @@ clipped to a global norm, training stops after `patience` evaluations without a 
 import keras
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 import main_func
 from errors import run_cli
 from preprocessing import make_demo_data
-from tests.model_fixtures import make_meta, small_settings
+from tests.model_fixtures import make_arrays, make_meta, small_settings
 from training import dev_evaluation
+from training.input_pipeline import make_dataset
 from training.task import build_task
 
 
@@ -67,3 +69,25 @@ def test_max_epochs_holds_when_eval_every_is_longer_than_a_pass(tmp_path):
     row = main_func.main(settings + ["model=DNN", "max_len=10", "embed_dim=4", "mlp_units=[8]", "batch_size=64",
                                      "eval_every=100000", "max_epochs=1", "use_item2vec=False"])[0]
     assert row["epochs"] == 1.0 and len(row["dev_evaluations"]) == 1
+
+
+@pytest.mark.parametrize("model, jit_compile", [("DIN", False), ("DNN", True)])
+def test_a_model_with_sparse_tables_learns_and_leaves_unseen_rows_alone(model, jit_compile):
+    keras.utils.set_random_seed(5)
+    meta = make_meta(max_len=10)
+    arrays = make_arrays(3072, max_len=10, seed=2)
+    unseen = np.arange(111, 121)  # the last category's items: dropped from every history and target
+    for name in ("item", "hist_item"):
+        arrays[name] = np.where(np.isin(arrays[name], unseen), 0, arrays[name])
+    cfg = small_settings(model=model, sparse_update_above=meta["vocab_sizes"]["cate"], learning_rate=0.01,
+                         jit_compile=jit_compile)
+    task = build_task(cfg, meta, None, steps_per_pass=12)
+    table = task.net.get_layer("embedding").tables["item"].embeddings
+    start = table.numpy()
+    history = task.fit(make_dataset(arrays, meta, 256, shuffle_seed=0), epochs=4, steps_per_epoch=12, verbose=0)
+    after = table.numpy()
+    np.testing.assert_array_equal(after[unseen], start[unseen])
+    assert not np.allclose(after[1:111], start[1:111])
+    scores = task.predict(make_dataset(arrays, meta, 1024), verbose=0)["main"]
+    assert roc_auc_score(arrays["label_buy"], scores) > 0.75  # chance is 0.5
+    assert history.history["loss"][-1] < 0.9 * history.history["loss"][0]

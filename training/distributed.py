@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from errors import PipelineError
+from preprocessing.processed_data import sample_rows
 from training.input_pipeline import make_dataset
 
 CPU_REPLICAS = 2
@@ -86,8 +87,7 @@ def training_input(strategy, arrays, meta, batch_size, seed):
         return make_dataset(arrays, meta, batch_size, shuffle_seed=seed)
 
     def shard(context):
-        rows = {name: column[context.input_pipeline_id::context.num_input_pipelines]
-                for name, column in arrays.items()}
+        rows = sample_rows(arrays, slice(context.input_pipeline_id, None, context.num_input_pipelines))
         return make_dataset(rows, meta, context.get_per_replica_batch_size(batch_size), shuffle_seed=seed)
 
     return strategy.distribute_datasets_from_function(shard)

@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from preprocessing.processed_data import OPEN, load_split  # noqa: E402
+from preprocessing.processed_data import OPEN, load_split, per_sample  # noqa: E402
 from training import reasons  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.output_folder import written_whole  # noqa: E402
@@ -74,7 +74,7 @@ def forecast(cfg, run, top_k):
     scores["rank_for_user"] = ranks(user, item, main)
 
     listed = np.flatnonzero((scores["rank_for_item"].to_numpy() <= top_k) | (scores["rank_for_user"].to_numpy() <= top_k))
-    subset = {name: np.asarray(values)[listed] for name, values in arrays.items()}
+    subset = per_sample(arrays, listed)
     steps, weights = reasons.reason_steps(net, subset, meta, settings.eval_batch_size)
     explained = reasons.reason_columns(steps, weights, subset, vocab)
     explained.index = listed

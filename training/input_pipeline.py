@@ -2,6 +2,8 @@
 import numpy as np
 import tensorflow as tf
 
+from preprocessing.processed_data import SEQUENCE_ARRAYS, SEQUENCE_ROW
+
 LABELS = ("label_buy", "label_interact")
 
 
@@ -13,15 +15,22 @@ def make_dataset(arrays, meta, batch_size, shuffle_seed=None):
     """Batches of ({feature: tensor}, {label: tensor}); with a seed, reshuffled and repeated forever.
 
     Shuffling a range of indices and gathering whole batches keeps the shuffle buffer small and the
-    per-batch work inside TensorFlow.
+    per-batch work inside TensorFlow. Sequences stored one row per run (processed data) are gathered
+    through SEQUENCE_ROW; arrays without it hold one sequence per sample.
     """
-    columns = {name: tf.constant(np.asarray(arrays[name])) for name in feature_names(meta) + list(LABELS)}
+    names = feature_names(meta) + list(LABELS)
+    indirect = SEQUENCE_ROW in arrays
+    columns = {name: tf.constant(np.asarray(arrays[name])) for name in names + [SEQUENCE_ROW] * indirect}
     size = len(arrays[LABELS[0]])
     indices = tf.data.Dataset.range(size)
     if shuffle_seed is not None:
         indices = indices.shuffle(size, seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
-    batches = indices.batch(batch_size).map(
-        lambda index: ({name: tf.gather(columns[name], index) for name in feature_names(meta)},
-                       {name: tf.gather(columns[name], index) for name in LABELS}),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def gather(index):
+        rows = tf.gather(columns[SEQUENCE_ROW], index) if indirect else index
+        features = {name: tf.gather(columns[name], rows if name in SEQUENCE_ARRAYS else index)
+                    for name in feature_names(meta)}
+        return features, {name: tf.gather(columns[name], index) for name in LABELS}
+
+    batches = indices.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)

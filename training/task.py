@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras import ops
 
 from models import registry
+from training.lazy_adam import LazyAdam
 
 _EPSILON = 1e-7
 
@@ -75,8 +76,9 @@ class PurchaseTask(keras.Model):
 
 
 def build_task(cfg, meta, item2vec, steps_per_pass):
-    """The registry model of cfg wrapped in its PurchaseTask, compiled with Adam, the learning rate
-    multiplied by cfg.lr_decay after each pass and gradients clipped to cfg.clip_norm."""
+    """The registry model of cfg wrapped in its PurchaseTask, compiled with Adam (lazy for the tables
+    above cfg.sparse_update_above ids), the learning rate multiplied by cfg.lr_decay after each pass
+    and gradients clipped to cfg.clip_norm."""
     net = registry.build_model(cfg, meta, item2vec)
     task = PurchaseTask(net, multi_task=registry.is_multi_task(cfg),
                         aux_loss="DIEN" in registry.tower_names(cfg) and cfg.dien_aux_weight > 0,
@@ -87,6 +89,6 @@ def build_task(cfg, meta, item2vec, steps_per_pass):
     # Keras clips each replica's gradient (1/replicas of its share's mean) before summing them, so each
     # share's gradient is held to clip_norm as one process holds the batch's.
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    task.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=cfg.clip_norm / replicas),
+    task.compile(optimizer=LazyAdam(learning_rate, global_clipnorm=cfg.clip_norm / replicas),
                  jit_compile=cfg.jit_compile)
     return task
