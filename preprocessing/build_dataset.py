@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import pathlib
+import resource
 import sys
 import time
 
@@ -26,7 +27,7 @@ from preprocessing import dataset_folder, item2vec, pair_features, processed_dat
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
-from preprocessing.raw_data import load_raw
+from preprocessing.raw_data import load_raw, release_arrow_memory
 from preprocessing.samples import ORDER, sorted_unique, window_samples
 from preprocessing.sequences import build_timeline, gather, run_sequences, user_runs
 from preprocessing.splits import split_parts
@@ -35,6 +36,7 @@ from preprocessing.windows import day_of, make_windows, open_window
 RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
 ACTION_VOCAB = 6  # action codes 1..5 plus padding
 CHUNK_VALUES = 4_000_000  # sequence positions gathered per chunk: bounds the working memory
+STANDARDISE_ROWS = 1 << 20  # rows of the pair features standardised at a time
 
 
 def progress(message):
@@ -43,9 +45,12 @@ def progress(message):
 
 @contextlib.contextmanager
 def stage(name):
+    """Prints the stage's seconds and the process's peak resident memory so far (where a large log's
+    memory goes)."""
     began = time.perf_counter()
     yield
-    progress(f"{name}: {time.perf_counter() - began:.2f} s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    progress(f"{name}: {time.perf_counter() - began:.2f} s, peak {peak / 2**30:.1f} GiB")
 
 
 def code_fingerprint():
@@ -73,10 +78,27 @@ def raw_fingerprint(raw_dir):
 
 
 def _column_statistics(tables):
-    """(mean, std) float64 [D] over the rows of the tables; a constant column gets std 1."""
-    rows = np.concatenate(tables).astype(np.float64)
-    std = rows.std(axis=0)
-    return rows.mean(axis=0), np.where(std > 1e-12, std, 1.0)
+    """(mean, std) float64 [D] over the rows of the float32 tables, a chunk of rows at a time (a
+    float64 copy of a Taobao-size training split's pair features alone is 4 GB); a constant column
+    gets std 1."""
+    count, total, square = 0, 0.0, 0.0
+    for table in tables:
+        for begin in range(0, len(table), STANDARDISE_ROWS):
+            rows = table[begin:begin + STANDARDISE_ROWS].astype(np.float64)
+            count += len(rows)
+            total = total + rows.sum(axis=0)
+            square = square + (rows * rows).sum(axis=0)
+    mean = total / count
+    std = np.sqrt(np.maximum(square / count - mean * mean, 0.0))
+    return mean, np.where(std > 1e-12, std, 1.0)
+
+
+def _standardise_in_place(table, mean, std):
+    """table = (table - mean) / std, computed in float64 a chunk of rows at a time, no second table."""
+    for begin in range(0, len(table), STANDARDISE_ROWS):
+        rows = slice(begin, begin + STANDARDISE_ROWS)
+        table[rows] = (table[rows] - mean) / std
+    return table
 
 
 def _rows_of(samples, rows):
@@ -192,13 +214,14 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         mean, std = side_features.standardisation(
             [(tables[s.window.index], s.item) for s, _ in parts["train"]])
         dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
+        del tables  # float64 [item vocabulary, D] per window: 1.5 GB at 4 million items
 
     with stage("user-item pair features"):
         sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
         pairs = {s.window.index: pair_features.pair_table(log, timeline, s, encoded.item_side, sizes)
                  for s in samples + [open_samples]}
         pair_mean, pair_std = _column_statistics([pairs[s.window.index] for s, _ in parts["train"]])
-        pair_tables = {index: ((table - pair_mean) / pair_std).astype(np.float32) for index, table in pairs.items()}
+        pair_tables = {index: _standardise_in_place(table, pair_mean, pair_std) for index, table in pairs.items()}
 
     split_meta = {}
     for split in SPLITS:
@@ -293,6 +316,7 @@ def ensure_dataset(cfg):
             with stage("encode ids"):
                 encoded = encode_log(raw.actions, raw.items, raw.users)
             del raw  # the DataFrames are no longer needed: free them before the arrays are built
+            release_arrow_memory()
             meta = write_dataset(encoded, cfg, building, raw_info, training)
         dataset_folder.replace(building, processed)
     except BaseException:

@@ -89,7 +89,8 @@ class BackgroundTraining:
     def __init__(self):
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen([sys.executable, "-m", "preprocessing.item2vec"], stdin=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path})
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env={**os.environ, "PYTHONPATH": path})
         self.corpus_path = None
 
     def train(self, sentences, out_path, item_vocab_size, cfg, seed):
@@ -98,20 +99,20 @@ class BackgroundTraining:
         np.savez(self.corpus_path, tokens=sentences.tokens, bounds=sentences.bounds)
         params = {"item_vocab_size": item_vocab_size, "embed_dim": cfg.embed_dim, "window": cfg.w2v_window,
                   "min_count": cfg.w2v_min_count, "sample": cfg.w2v_sample, "epochs": cfg.w2v_epochs, "seed": seed}
-        self.began = time.perf_counter()
         self.process.stdin.write(json.dumps({"corpus": str(self.corpus_path), "out": str(out_path),
                                              "params": params}) + "\n")
         self.process.stdin.close()
+        self.process.stdin = None  # handed over: communicate() must not flush it again
 
     def wait(self):
-        """Seconds the training took; PipelineError if it failed."""
-        errors = self.process.stderr.read()
-        self.process.wait()
+        """Seconds the child spent reading the corpus, training and writing (not the time it waited
+        for this call); PipelineError if it failed."""
+        reported, errors = self.process.communicate()
         self.corpus_path.unlink(missing_ok=True)
         if self.process.returncode:
             last = (errors.strip().splitlines() or ["no message"])[-1]
             raise PipelineError(f"item2vec training failed (exit status {self.process.returncode}): {last}")
-        return time.perf_counter() - self.began
+        return json.loads(reported)["seconds"]
 
     def __enter__(self):
         return self
@@ -132,10 +133,12 @@ def main():
     line = sys.stdin.readline()
     if not line:
         return
+    began = time.perf_counter()
     request = json.loads(line)
     with np.load(request["corpus"], allow_pickle=False) as corpus:
         sentences = Sentences(corpus["tokens"], corpus["bounds"])
     np.save(request["out"], item2vec_matrix(sentences, **request["params"]), allow_pickle=False)
+    print(json.dumps({"seconds": time.perf_counter() - began}))
 
 
 if __name__ == "__main__":
