@@ -6,7 +6,7 @@ the batch, lazy Adam)?
 
 Each vocabulary and gradient kind trains in a fresh process (so its peak memory is its own) on
 generated arrays of the processed-data form (bench/train_throughput/bench_data.py, item ids uniform
-over the vocabulary): after 3 untimed steps, --steps steps are timed. The item table is made dense
+over the vocabulary): after 3 untimed steps, --steps steps are timed one by one and their median counts. The item table is made dense
 or sparse through sparse_update_above; the other tables stay dense. key=value overrides are
 config.py settings. A whole Taobao-size log: bench/taobao_scale.py.
 """
@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ def one_vocabulary(items, rows, steps, overrides):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import bench_data
     import configurator
+    import keras
     from training.input_pipeline import make_dataset
     from training.task import build_task
 
@@ -38,11 +40,24 @@ def one_vocabulary(items, rows, steps, overrides):
     arrays = bench_data.generated_arrays(meta, rows, seed=0)
     task = build_task(cfg, meta, None, steps_per_pass=max(1, rows // cfg.batch_size))
     batches = make_dataset(arrays, meta, cfg.batch_size, shuffle_seed=0)
-    task.fit(batches, epochs=1, steps_per_epoch=WARMUP_STEPS, verbose=0)
-    began = time.perf_counter()
-    task.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0)
-    seconds = time.perf_counter() - began
-    return steps * cfg.batch_size / seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    class StepTimer(keras.callbacks.Callback):
+        """Each step's seconds: their median ignores a slow one (another process's burst)."""
+
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seconds.append(time.perf_counter() - self.began)
+
+    timer = StepTimer()
+    task.fit(batches, epochs=1, steps_per_epoch=WARMUP_STEPS + steps, verbose=0, callbacks=[timer])
+    return cfg.batch_size / statistics.median(timer.seconds[WARMUP_STEPS:]), \
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def main(argv):
