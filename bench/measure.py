@@ -1,6 +1,8 @@
 """Runs a command in a fresh process and measures it from outside: wall seconds, CPU seconds, the
-process's own peak resident memory (getrusage) and the peak of the summed resident memory of it and
-its children (item2vec trains in a process of its own), sampled from /proc every 20 ms."""
+process's own peak resident memory (getrusage) and the peak of the summed anonymous resident memory
+of it and its children (item2vec trains in a process of its own), sampled from /proc every 20 ms.
+Anonymous memory is what the processes need: the pages of a memory-mapped .npy file also count as
+resident while mapped, but they are the file's cache, which the system drops when memory runs short."""
 import dataclasses
 import os
 import subprocess
@@ -8,7 +10,6 @@ import threading
 import time
 
 SAMPLE_SECONDS = 0.02
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclasses.dataclass
@@ -16,12 +17,20 @@ class Measured:
     seconds: float
     cpu_seconds: float
     peak: int  # bytes, the process itself
-    peak_tree: int  # bytes, the process and its descendants together (sampled)
+    peak_tree: int  # bytes of anonymous memory, the process and its descendants together (sampled)
     output: str
 
 
+def _anonymous_bytes(status):
+    """RssAnon of a /proc/<pid>/status text, in bytes (0 for a kernel thread, which has none)."""
+    for line in status.splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def tree_rss(root):
-    """Summed resident bytes of process root and its descendants, from /proc."""
+    """Summed anonymous resident bytes of process root and its descendants, from /proc."""
     parents, rss = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -29,10 +38,12 @@ def tree_rss(root):
         try:
             with open(f"/proc/{entry}/stat") as file:
                 fields = file.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/status") as file:
+                status = file.read()
         except OSError:
             continue
         parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * PAGE
+        rss[int(entry)] = _anonymous_bytes(status)
     total, frontier = 0, [root]
     while frontier:
         pid = frontier.pop()

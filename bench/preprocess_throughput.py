@@ -8,7 +8,7 @@ For each size, generates a demo log of about that many actions into a temporary 
 everything written) twice: with the default settings and with use_item2vec=False. Prints per run
 the wall time, actions per second, the CPU seconds of the build and its item2vec process (when
 other jobs share the machine the wall time grows, the CPU time much less), the build process's
-peak resident memory (getrusage of the child), the peak of the summed resident memory of the
+peak resident memory (getrusage of the child), the peak of the summed anonymous resident memory of the
 build and its item2vec process (sampled from /proc every 20 ms), and these peaks over the bytes
 of the arrays written.
 Targets: >= 1,000,000 actions/s and peak memory <= 3x the arrays written.

@@ -11,7 +11,7 @@
   pipeline, the model built from the feature description, item2vec included): --steps timed steps
   after 5 untimed ones; the samples/s give the time of a whole pass.
 
-Each stage prints wall and CPU seconds and the peak resident memory of its process tree (sampled
+Each stage prints wall and CPU seconds and the peak anonymous resident memory of its process tree (sampled
 every 20 ms, bench/measure.py). A stage not named reuses WORK's earlier output. key=value overrides
 are config.py settings for every stage.
 """

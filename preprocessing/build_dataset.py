@@ -105,11 +105,16 @@ def _rows_of(samples, rows):
     return len(samples) if rows is None else len(rows)
 
 
-def _sequence_times(timeline, user, seq_end, max_len):
+def _seconds_timeline(timeline):
+    """The timeline with each action's time in seconds in place of its item, for _sequence_times
+    (made once per split: it is as long as the log)."""
+    return dataclasses.replace(timeline, item=np.append(timeline.time // 10**9, np.int64(0)))
+
+
+def _sequence_times(seconds, user, seq_end, max_len):
     """hist_time [R, max_len] int64 seconds, one row per run of equal users as run_sequences, 0 for
-    padding: sequences.gather over the action times in place of the items, so each time lines up
-    with its step of hist_item."""
-    seconds = dataclasses.replace(timeline, item=np.append(timeline.time // 10**9, np.int64(0)))
+    padding: sequences.gather over the action times (a _seconds_timeline) in place of the items, so
+    each time lines up with its step of hist_item."""
     starts, _ = user_runs(user)
     return gather(seconds, user[starts], seq_end[starts], max_len)[0]
 
@@ -138,6 +143,7 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
     shapes.update({name: ((total,), np.float32) for name in processed_data.LABEL_ARRAYS})
     writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape) for name, (shape, dtype) in shapes.items()}
     users, buys, interactions, runs_written = [], 0, 0, 0
+    seconds = _seconds_timeline(timeline) if with_times else None
     with contextlib.ExitStack() as open_files:
         for writer in writers.values():
             open_files.callback(writer.close)
@@ -156,7 +162,7 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
                 columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
                 columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
                 if with_times:
-                    columns[TIME_ARRAY] = _sequence_times(timeline, user, samples.seq_end[pick], max_len)
+                    columns[TIME_ARRAY] = _sequence_times(seconds, user, samples.seq_end[pick], max_len)
                 for name, writer in writers.items():
                     writer.write(columns[name])
             picked = slice(None) if rows is None else rows
