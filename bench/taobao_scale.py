@@ -62,7 +62,8 @@ def train(overrides, steps):
     task.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0)
     rate = steps * cfg.batch_size / (time.perf_counter() - began)
     return {"train_samples": samples, "item_vocabulary": meta["vocab_sizes"]["item"],
-            "sparse_tables": sorted(v for v, n in meta["vocab_sizes"].items() if n > cfg.sparse_update_above),
+            "sparse_tables": sorted({f["vocab"] for f in meta["features"] if "vocab" in f
+                                     and meta["vocab_sizes"][f["vocab"]] > cfg.sparse_update_above}),
             "load_and_build_seconds": round(ready, 1), "samples_per_second": round(rate),
             "pass_hours": round(samples / rate / 3600, 2)}
 
