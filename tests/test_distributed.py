@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import configurator
 import main_func
 from errors import PipelineError
 from preprocessing import build_dataset, make_demo_data
-from training import distributed
+from training import distributed, saved_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_ESSM = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "attention_units=[16,8]", "gru_units=16",
@@ -131,6 +132,11 @@ def test_two_workers_with_sparse_tables_end_with_identical_weights(workspace):
                             root / "results-two-workers-sparse")
     assert '"sparse_update_above": 500' in row["changed_settings"]
     assert float(row["dev_main_auc"]) > 0.7
+    # the chief's best weights load as a one-process run's do, the optimizer's included
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        saved_run.load_network(configurator.load(settings + [f"results_dir={root / 'results-two-workers-sparse'}"]),
+                               row["run_id"])
 
 
 def test_killed_worker_then_the_same_command_finishes_the_run(workspace):

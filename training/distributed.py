@@ -110,6 +110,9 @@ def train(strategy, task, batches, periods, period_steps, progress, run_dir=None
     copy = evaluation_copy() if chief else None
     if chief:
         copy.set_weights(task.get_weights())
+        # its checkpoints are the run's best weights: built, its optimizer has the variables that
+        # training.saved_run loads, as a one-process run's has
+        copy.optimizer.build(copy.trainable_variables)
         callbacks = keras.callbacks.CallbackList(list(callbacks), model=copy)
         callbacks.on_train_begin()
         progress.begin(callbacks.callbacks)
