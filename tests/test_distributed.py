@@ -139,6 +139,23 @@ def test_two_workers_with_sparse_tables_end_with_identical_weights(workspace):
                                row["run_id"])
 
 
+def test_mirrored_on_two_cpu_devices_trains_with_sparse_tables(workspace):
+    # a fresh process: its CPU is split into two logical devices before TensorFlow starts
+    root, settings = workspace
+    results = root / "results-mirrored"
+    done = subprocess.run([sys.executable, "main_func.py", *settings, *TINY_ESSM, "max_epochs=1", "seeds=[16]",
+                           "distribute=mirrored", "sparse_update_above=500", f"results_dir={results}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=WORKER_SECONDS)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [row] = read_runs(results)
+    assert '"distribute": "mirrored"' in row["changed_settings"]
+    assert float(row["epochs"]) >= 1.0 and float(row["dev_main_auc"]) > 0.7
+    odd = subprocess.run([sys.executable, "main_func.py", *settings, *TINY_ESSM, "distribute=mirrored",
+                          "batch_size=511", f"results_dir={results}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=WORKER_SECONDS)
+    assert "expected a multiple of the 2 replicas of distribute=mirrored" in odd.stderr  # two devices, not one
+
+
 def test_killed_worker_then_the_same_command_finishes_the_run(workspace):
     root, settings = workspace
     results = root / "results-killed"
