@@ -106,17 +106,10 @@ def _rows_of(samples, rows):
 
 
 def _seconds_timeline(timeline):
-    """The timeline with each action's time in seconds in place of its item, for _sequence_times
-    (made once per split: it is as long as the log)."""
+    """The timeline with each action's time in seconds in place of its item: sequences.gather over it
+    gives hist_time, each time lined up with its step of hist_item (made once per split: it is as
+    long as the log)."""
     return dataclasses.replace(timeline, item=np.append(timeline.time // 10**9, np.int64(0)))
-
-
-def _sequence_times(seconds, user, seq_end, max_len):
-    """hist_time [R, max_len] int64 seconds, one row per run of equal users as run_sequences, 0 for
-    padding: sequences.gather over the action times (a _seconds_timeline) in place of the items, so
-    each time lines up with its step of hist_item."""
-    starts, _ = user_runs(user)
-    return gather(seconds, user[starts], seq_end[starts], max_len)[0]
 
 
 def _chunks(samples, rows, chunk):
@@ -150,11 +143,13 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
         for samples, rows in members:
             for pick in _chunks(samples, rows, chunk):
                 user, item = samples.user[pick], samples.item[pick]
-                sequences, run_of_sample = run_sequences(
-                    timeline, encoded.item_side["cate"], user, samples.seq_end[pick], max_len)
-                columns = dict(zip(processed_data.SEQUENCE_ARRAYS, sequences))
-                columns[processed_data.SEQUENCE_ROW] = runs_written + run_of_sample
-                runs_written += len(sequences[0])
+                # samples are sorted by user: each run of one user shares one stored sequence
+                starts, repeats = user_runs(user)
+                run_users, run_ends = user[starts], samples.seq_end[pick][starts]
+                columns = dict(zip(processed_data.SEQUENCE_ARRAYS, run_sequences(
+                    timeline, encoded.item_side["cate"], run_users, run_ends, max_len)))
+                columns[processed_data.SEQUENCE_ROW] = runs_written + np.repeat(np.arange(len(starts)), repeats)
+                runs_written += len(starts)
                 columns.update({"user": user, "item": item, "dense": dense_tables[samples.window.index][item],
                                 "pair": pair_tables[samples.window.index][pick],
                                 "label_buy": samples.label_buy[pick],
@@ -162,7 +157,7 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
                 columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
                 columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
                 if with_times:
-                    columns[TIME_ARRAY] = _sequence_times(seconds, user, samples.seq_end[pick], max_len)
+                    columns[TIME_ARRAY] = gather(seconds, run_users, run_ends, max_len)[0]
                 for name, writer in writers.items():
                     writer.write(columns[name])
             picked = slice(None) if rows is None else rows

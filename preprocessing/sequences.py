@@ -64,10 +64,8 @@ def user_runs(user):
     return starts, np.diff(np.append(starts, len(user)))
 
 
-def run_sequences(timeline, item_cate, user, seq_end, max_len):
-    """(hist_item, hist_cate, hist_action) [R, max_len], one row per run of equal users in samples
-    sorted by user (the samples of one user in one window share their sequence), and each sample's
-    row [N] int64."""
-    starts, repeats = user_runs(user)
-    hist_item, hist_action = gather(timeline, user[starts], seq_end[starts], max_len)
-    return (hist_item, item_cate[hist_item], hist_action), np.repeat(np.arange(len(starts)), repeats)
+def run_sequences(timeline, item_cate, users, ends, max_len):
+    """(hist_item, hist_cate, hist_action) [R, max_len] for runs of samples sharing a sequence (the
+    samples of one user in one window), given each run's user and sequence end."""
+    hist_item, hist_action = gather(timeline, users, ends, max_len)
+    return hist_item, item_cate[hist_item], hist_action
