@@ -1,9 +1,10 @@
 """Behaviour sequences: every action sorted by user then time, and [N, max_len] gathers from it.
 
 A sample's sequence is its user's actions before the window's feature end, oldest first, the last
-max_len kept, padded in front with 0; the samples of a user in a window share it. With the actions of each user contiguous and in time order,
-the actions before a time are a prefix of the user's run, so a sequence is the slice
-[end - max_len, end) of the sorted arrays: one index gather per chunk of samples.
+max_len kept, padded in front with 0; the samples of a user in a window share it. With the actions
+of each user contiguous and in time order, the actions before a time are a prefix of the user's
+run, so a sequence is the slice [end - max_len, end) of the sorted arrays: one index gather per
+chunk of samples.
 """
 import dataclasses
 
