@@ -94,7 +94,7 @@ def evaluate(row, run_dir, predict, cfg, data):
 
 
 def fit_baseline(cfg, seed, meta, data):
-    """A RULE or GBDT run: fitted on train (GBDT early-stopped on dev), scored on dev and test."""
+    """A baseline run (RULE, LR, GBDT): fitted on train (LR and GBDT tuned on dev), scored on dev and test."""
     run_dir = new_run_dir(cfg, seed)
     row = run_row(cfg, seed, run_dir, meta)
     baseline = make_baseline(registry.canonical_name(cfg.model), meta, seed)

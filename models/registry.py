@@ -25,7 +25,7 @@ from preprocessing.processed_data import check_feature_description
 
 TOWERS = {"DIEN": DIENTower, "DIN": DINTower, "DNN": DNNTower, "DeepFM": DeepFMTower,
           "GRU_DNN": GRUDNNTower, "GRU_FM": GRUFMTower}
-BASELINES = ("RULE", "GBDT")  # not neural networks: fitted and scored by training.baselines
+BASELINES = ("RULE", "GBDT", "LR")  # not neural networks: fitted and scored by training.baselines
 MODEL_NAMES = (*TOWERS, "ESSM", *BASELINES)
 ALIASES = {"ESMM": "ESSM"}  # the paper's spelling
 

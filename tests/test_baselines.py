@@ -1,4 +1,4 @@
-"""RULE and GBDT, fitted and scored like any registry model, and the comparison the main job prints."""
+"""RULE, LR and GBDT, fitted and scored like any registry model, and the comparison the main job prints."""
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -33,17 +33,35 @@ def test_baselines_land_in_runs_csv_with_calibrated_probabilities_and_gbdt_stops
     root, settings = workspace
     rule = main_func.main(settings + ["model=RULE"])[0]
     gbdt = main_func.main(settings + ["model=GBDT"])[0]
-    recorded = read_runs(root)[-2:]
-    assert [r["model"] for r in recorded] == ["RULE", "GBDT"]
+    lr = main_func.main(settings + ["model=LR"])[0]
+    recorded = read_runs(root)[-3:]
+    assert [r["model"] for r in recorded] == ["RULE", "GBDT", "LR"]
     meta = load_meta(root / "processed")
     assert {r["dataset"] for r in recorded} == {dataset_id(meta)}
-    for row in (rule, gbdt):
+    for row in (rule, gbdt, lr):
         assert 0.6 < row["test_main_auc"] <= 1.0
         base_rate = np.mean(load_split(root / "processed", "test")["label_buy"])
         base_loss = -(base_rate * np.log(base_rate) + (1 - base_rate) * np.log(1 - base_rate))
         assert row["test_logloss"] < base_loss, "calibrated probabilities beat the base rate"
     assert 1 <= gbdt["epochs"] < baselines.GBDT_SETTINGS["max_iter"], "early-stopped on dev"
     assert gbdt["test_main_auc"] > rule["test_main_auc"] - 0.02
+    assert lr["test_main_auc"] > rule["test_main_auc"] - 0.02
+
+
+def test_lr_keeps_the_regularisation_with_the_best_dev_auc(workspace):
+    root, _ = workspace
+    meta = load_meta(root / "processed")
+    train, dev = load_split(root / "processed", "train"), load_split(root / "processed", "dev")
+    lr = baselines.LRBaseline(meta, seed=0)
+    lr.fit(train, dev)
+    dev_aucs = {}
+    for strength in baselines.LR_STRENGTHS:
+        other = baselines.LRBaseline(meta, seed=0)
+        other.model = baselines.LogisticRegression(C=strength, max_iter=1000, random_state=0).fit(
+            baselines.dense_matrix(train, meta), train["label_buy"])
+        dev_aucs[strength] = roc_auc_score(dev["label_buy"], other.predict(dev)["main"])
+    assert lr.choice["C"] == max(dev_aucs, key=dev_aucs.get)
+    assert roc_auc_score(dev["label_buy"], lr.predict(dev)["main"]) == pytest.approx(max(dev_aucs.values()))
 
 
 def test_rule_probability_is_monotone_in_its_score(workspace):

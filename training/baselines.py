@@ -6,11 +6,15 @@ RULE: score = carts + 0.5 × follows + 0.1 × browses of the target item by the 
       map, so its AUC is the rule's own).
 GBDT: scikit-learn's HistGradientBoostingClassifier over the dense and pair features and the side
       ids of small vocabularies (as categories), early-stopped on the dev split's log loss.
-Both read the processed arrays and return {"main": p_buy} like the networks.
+LR:   scikit-learn's LogisticRegression over the dense and pair features (already standardised on
+      train), its L2 strength chosen on the dev split's Main AUC: the linear model every network's
+      features allow, so a network below it has not learnt what its inputs hold.
+All three read the processed arrays and return {"main": p_buy} like the networks.
 """
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from errors import PipelineError
 from preprocessing.processed_data import dense_column_names
@@ -88,7 +92,38 @@ class GBDTBaseline:
         return {"main": self.model.predict_proba(self._matrix(arrays))[:, 1]}
 
 
-BASELINE_CLASSES = {"RULE": RuleBaseline, "GBDT": GBDTBaseline}
+LR_STRENGTHS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # inverse L2 strengths C tried, weakest last
+
+
+def dense_matrix(arrays, meta):
+    """float64 [N, D]: every dense feature of the samples side by side."""
+    return np.concatenate([np.asarray(arrays[f["name"]], np.float64) for f in meta["features"]
+                           if f["kind"] == "dense"], axis=1)
+
+
+class LRBaseline:
+    def __init__(self, meta, seed):
+        self.meta = meta
+        self.seed = seed
+        self.model = None
+        self.choice = {}
+
+    def fit(self, train, dev):
+        x_train, y_train = dense_matrix(train, self.meta), np.asarray(train["label_buy"])
+        x_dev, y_dev = dense_matrix(dev, self.meta), np.asarray(dev["label_buy"])
+        best = -np.inf
+        for strength in LR_STRENGTHS:
+            model = LogisticRegression(C=strength, max_iter=1000, random_state=self.seed).fit(x_train, y_train)
+            auc = roc_auc_score(y_dev, model.predict_proba(x_dev)[:, 1])
+            if auc > best:
+                best, self.model, self.choice = auc, model, {"C": strength, "dev_auc": auc}
+        return {"passes": int(np.max(self.model.n_iter_))}
+
+    def predict(self, arrays):
+        return {"main": self.model.predict_proba(dense_matrix(arrays, self.meta))[:, 1]}
+
+
+BASELINE_CLASSES = {"RULE": RuleBaseline, "GBDT": GBDTBaseline, "LR": LRBaseline}
 
 
 def make_baseline(name, meta, seed):
