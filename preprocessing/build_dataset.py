@@ -23,7 +23,8 @@ import numpy as np
 
 import configurator
 from errors import run_cli
-from preprocessing import dataset_folder, item2vec, pair_features, processed_data, settings, side_features
+from preprocessing import (dataset_folder, item2vec, pair_features, processed_data, settings, side_features,
+                           standardisation)
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
@@ -36,7 +37,6 @@ from preprocessing.windows import day_of, make_windows, open_window
 RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
 ACTION_VOCAB = 6  # action codes 1..5 plus padding
 CHUNK_VALUES = 4_000_000  # sequence positions gathered per chunk: bounds the working memory
-STANDARDISE_ROWS = 1 << 20  # rows of the pair features standardised at a time
 
 
 def progress(message):
@@ -75,30 +75,6 @@ def raw_fingerprint(raw_dir):
         with open(path, "rb") as file:
             digest.update(hashlib.file_digest(file, "blake2b").digest())
     return digest.hexdigest()
-
-
-def _column_statistics(tables):
-    """(mean, std) float64 [D] over the rows of the float32 tables, a chunk of rows at a time (a
-    float64 copy of a Taobao-size training split's pair features alone is 4 GB); a constant column
-    gets std 1."""
-    count, total, square = 0, 0.0, 0.0
-    for table in tables:
-        for begin in range(0, len(table), STANDARDISE_ROWS):
-            rows = table[begin:begin + STANDARDISE_ROWS].astype(np.float64)
-            count += len(rows)
-            total = total + rows.sum(axis=0)
-            square = square + (rows * rows).sum(axis=0)
-    mean = total / count
-    std = np.sqrt(np.maximum(square / count - mean * mean, 0.0))
-    return mean, np.where(std > 1e-12, std, 1.0)
-
-
-def _standardise_in_place(table, mean, std):
-    """table = (table - mean) / std, computed in float64 a chunk of rows at a time, no second table."""
-    for begin in range(0, len(table), STANDARDISE_ROWS):
-        rows = slice(begin, begin + STANDARDISE_ROWS)
-        table[rows] = (table[rows] - mean) / std
-    return table
 
 
 def _rows_of(samples, rows):
@@ -212,17 +188,18 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
     with stage("dense item features"):
         catalogue = side_features.catalogue_table(encoded)
         tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used + [forecast]}
-        mean, std = side_features.standardisation(
-            [(tables[s.window.index], s.item) for s, _ in parts["train"]])
-        dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
+        dense_scaling = standardisation.fit(lambda: side_features.training_rows(
+            [(tables[s.window.index], s.item) for s, _ in parts["train"]]))
+        dense_tables = {index: dense_scaling.apply_in_place(table).astype(np.float32)
+                        for index, table in tables.items()}
         del tables  # float64 [item vocabulary, D] per window: 1.5 GB at 4 million items
 
     with stage("user-item pair features"):
         sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
         pairs = {s.window.index: pair_features.pair_table(log, timeline, s, encoded.item_side, sizes)
                  for s in samples + [open_samples]}
-        pair_mean, pair_std = _column_statistics([pairs[s.window.index] for s, _ in parts["train"]])
-        pair_tables = {index: _standardise_in_place(table, pair_mean, pair_std) for index, table in pairs.items()}
+        pair_scaling = standardisation.fit(lambda: [(pairs[s.window.index], None) for s, _ in parts["train"]])
+        pair_tables = {index: pair_scaling.apply_in_place(table) for index, table in pairs.items()}
 
     split_meta = {}
     for split in SPLITS:
@@ -259,8 +236,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         "windows": [{**w.describe(), "samples": counts.get(w.index)} for w in windows],
         "splits": split_meta,
         "open_window": {**forecast.describe(), "samples": open_meta["samples"], "users": open_meta["users"]},
-        "dense": {"columns": list(side_features.DENSE_COLUMNS), "mean": mean.tolist(), "std": std.tolist()},
-        "pair": {"columns": list(pair_features.COLUMNS), "mean": pair_mean.tolist(), "std": pair_std.tolist()},
+        "dense": {"columns": list(side_features.DENSE_COLUMNS), **dense_scaling.describe()},
+        "pair": {"columns": list(pair_features.COLUMNS), **pair_scaling.describe()},
         "settings": settings.used(cfg),
         **raw_info,
         "item2vec": item2vec.FILE if cfg.use_item2vec else None,
