@@ -21,6 +21,7 @@ import config
 from errors import PipelineError
 
 PRESET = "config"  # the setting that names preset files
+AUTO = "auto"  # a setting sized from the data (training.schedule)
 SEED_LIMIT = 2**32  # numpy's global seed (keras.utils.set_random_seed) must be below this
 MAX_SEQUENCE = 10_000  # max_len beyond this gives [samples, max_len] arrays no machine holds for a real log
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")  # a study names its report folder
@@ -45,12 +46,15 @@ def _check_known(key, values, where=""):
 def _typed(key, value, default, shown, where=""):
     """value with the type of default (int -> float, tuple -> list); ConfigError otherwise."""
     expected = type(default)
+    if default == AUTO and isinstance(value, int) and not isinstance(value, bool):
+        return value  # a setting sized automatically takes a number in its place
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if expected is list and isinstance(value, tuple):
         value = list(value)
     if type(value) is not expected:
-        raise ConfigError(f"{where}setting {key}={shown!r}: expected {expected.__name__} like {default!r}")
+        wanted = f"{AUTO!r} or a whole number" if default == AUTO else f"{expected.__name__} like {default!r}"
+        raise ConfigError(f"{where}setting {key}={shown!r}: expected {wanted}")
     if expected is list and default and value:
         inner = type(default[0])
         value = [float(v) if inner is float and isinstance(v, int) and not isinstance(v, bool) else v for v in value]
@@ -125,6 +129,17 @@ def _number(low, high=math.inf, low_open=False, high_open=False, example=None):
     return rule
 
 
+def _auto_or_whole(low):
+    whole = _whole(low)
+
+    def rule(v):
+        if v == AUTO:
+            return None
+        problem = whole(v) if isinstance(v, int) else "a whole number"
+        return problem and f"{AUTO!r} or {problem}"
+    return rule
+
+
 def _one_of(*options):
     return lambda v: None if v in options else f"one of {', '.join(options)}"
 
@@ -170,16 +185,17 @@ RULES = {
     "num_windows": _whole(1), "window_days": _whole(1), "window_stride_days": _whole(1),
     "use_oldest_window": _anything, "split_by": _one_of("user", "random"), "max_len": _whole(1, MAX_SEQUENCE),
     "use_item2vec": _anything, "w2v_window": _whole(1), "w2v_epochs": _whole(1), "w2v_min_count": _whole(1),
-    "w2v_sample": _number(0, 1, high_open=True, example=1e-4), "embed_dim": _whole(1, MAX_SIZE),
+    "w2v_sample": _number(0, 1, high_open=True, example=1e-4), "embed_dim": _whole(1, MAX_SIZE), "embed_l2": _number(0),
     "split_seed": _whole(0, SEED_LIMIT - 1), "w2v_max_tokens": _whole(1),
     "model": _text, "ctr_model": _text, "cvr_model": _text, "ctr_sees_action_type": _anything,
-    "mlp_units": _sizes, "mlp_activation": _text, "mlp_dropout": _number(0, 1, high_open=True),
+    "mlp_units": _sizes, "mlp_activation": _text, "mlp_dropout": _number(0, 1, high_open=True), "wide": _anything,
     "attention_units": _sizes, "attention_softmax": _anything, "dien_gru_units": _whole(1, MAX_SIZE),
     "dien_augru_units": _whole(1, MAX_SIZE), "dien_aux_weight": _number(0), "dien_aux_units": _sizes,
     "gru_units": _whole(1, MAX_SIZE),
     "learning_rate": _number(0, low_open=True, example=0.008), "lr_decay": _number(0, 1, low_open=True),
-    "clip_norm": _number(0, low_open=True), "sparse_update_above": _whole(0), "batch_size": _whole(1), "eval_batch_size": _whole(1),
-    "eval_every": _whole(1), "patience": _whole(0), "max_epochs": _whole(1),
+    "clip_norm": _number(0, low_open=True), "sparse_update_above": _whole(0), "batch_size": _auto_or_whole(1),
+    "eval_batch_size": _whole(1), "eval_every": _auto_or_whole(1), "patience": _whole(0), "max_epochs": _whole(1),
+    "min_updates": _whole(1),
     "label_smoothing": _number(0, 1, high_open=True), "ctr_weight": _number(0), "cvr_weight": _number(0),
     "seeds": _seeds, "jit_compile": _anything, "deterministic": _anything,
     "distribute": _one_of("none", "mirrored", "multi_worker"), "resume": _anything, "study": _study,

@@ -12,7 +12,8 @@ def test_defaults_are_the_original_best_values():
     cfg = configurator.load([])
     assert (cfg.model, cfg.ctr_model, cfg.cvr_model) == ("ESSM", "DIEN", "GRU_DNN")
     assert (cfg.learning_rate, cfg.embed_dim, cfg.max_len, cfg.label_smoothing) == (0.008, 16, 100, 0.1)
-    assert (cfg.batch_size, cfg.eval_batch_size, cfg.eval_every, cfg.patience) == (2048, 8192, 100, 30)
+    assert (cfg.eval_batch_size, cfg.patience) == (8192, 30)
+    assert (cfg.batch_size, cfg.eval_every) == ("auto", "auto"), "sized to the training split: 2048 on the demo"
     assert (cfg.lr_decay, cfg.clip_norm, cfg.seeds, cfg.max_epochs) == (0.5, 3.0, [16], 100)
     assert (cfg.ctr_weight, cfg.cvr_weight) == (1.0, 0.0)
 
@@ -98,8 +99,11 @@ def test_missing_preset_file_is_a_one_line_error(tmp_path):
     ("learning_rate=-1", "setting learning_rate=-1.0: expected a number above 0"),
     ("learning_rate=1e999", "setting learning_rate=inf: expected a number above 0"),
     ("label_smoothing=5", "setting label_smoothing=5.0: expected a number from 0 to below 1"),
-    ("batch_size=0", "setting batch_size=0: expected a positive whole number"),
-    ("eval_every=0", "setting eval_every=0: expected a positive whole number"),
+    ("batch_size=0", "setting batch_size=0: expected 'auto' or a positive whole number"),
+    ("batch_size=big", "setting batch_size='big': expected 'auto' or a whole number"),
+    ("eval_every=0", "setting eval_every=0: expected 'auto' or a positive whole number"),
+    ("min_updates=0", "setting min_updates=0: expected a positive whole number"),
+    ("embed_l2=-1", "setting embed_l2=-1.0: expected a number from 0"),
     ("eval_batch_size=0", "setting eval_batch_size=0: expected a positive whole number"),
     ("split_seed=-1", "setting split_seed=-1: expected a whole number from 0 up to 4,294,967,295"),
     ("seeds=[16,18446744073709551616]", "setting seeds=[16, 18446744073709551616]: expected a non-empty list"),
@@ -127,9 +131,9 @@ def test_every_setting_of_config_py_has_a_range_rule():
 
 def test_preset_and_keyword_values_are_checked_like_command_line_values(tmp_path):
     path = _preset(tmp_path, "bad.py", "batch_size = 0\n")
-    with pytest.raises(ConfigError, match="setting batch_size=0: expected a positive whole number"):
+    with pytest.raises(ConfigError, match="setting batch_size=0: expected 'auto' or a positive whole number"):
         configurator.load([f"config={path}"])
-    with pytest.raises(ConfigError, match="setting eval_every=0: expected a positive whole number"):
+    with pytest.raises(ConfigError, match="setting eval_every=0: expected 'auto' or a positive whole number"):
         configurator.load([], eval_every=0)
     with pytest.raises(ConfigError, match="setting max_len='50': expected int like 100"):
         configurator.load([], max_len="50")

@@ -90,7 +90,7 @@ class Progress:
             return
         self.dev_evaluation.evaluations = list(evaluations)
         self.dev_evaluation.seconds = self.state["eval_seconds"]
-        scores = [e["main_auc"] for e in evaluations]
+        scores = [e.get("selection_auc", e["main_auc"]) for e in evaluations]
         best = max(range(len(scores)), key=lambda i: scores[i])
         for callback in callbacks:
             if isinstance(callback, keras.callbacks.ModelCheckpoint):

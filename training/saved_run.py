@@ -98,7 +98,7 @@ def load_network(cfg, run):
     weights = Path(cfg.results_dir) / row["run_id"] / WEIGHTS
     if not weights.is_file():
         raise PipelineError(f"{weights}: missing; the run's best weights are needed to rebuild it")
-    task = build_task(settings, meta, None, steps_per_pass=1)
+    task = build_task(settings, meta, None, decay_steps=1)
     # every weight, the optimizer's too (the file holds them), must exist before they are loaded
     task(_one_sample(meta))
     task.optimizer.build(task.trainable_variables)
