@@ -296,6 +296,9 @@ def ensure_dataset(cfg):
     """Builds cfg.processed_dir from cfg.raw_dir unless an up-to-date one exists (same settings, same
     raw files); returns processed_dir as a pathlib.Path."""
     settings.check(cfg)
+    imported = configurator.from_import_line(cfg)
+    if imported:
+        progress(imported)
     processed = pathlib.Path(cfg.processed_dir)
     if processed.parent.is_dir():
         dataset_folder.clear_leftovers(processed)

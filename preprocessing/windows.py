@@ -121,15 +121,14 @@ def fitting_settings(span_days, num_windows, window_days, stride_days, use_oldes
 def describe_roles(windows):
     """One line: which windows are dev/test, train, purged and unused, and how many train."""
     def indices(role):
-        found = [w.index for w in windows if w.role == role]
-        return ", ".join(map(str, found)) or "none"
+        return ", ".join(str(w.index) for w in windows if w.role == role) or "none"
     training = sum(w.role == "train" for w in windows)
-    line = f"windows: 0 dev/test; train {indices('train')} ({training} training windows)"
+    line = f"windows: 0 dev/test; train {indices('train')} ({training} training window{'s' * (training != 1)})"
     purged = [w for w in windows if w.role == "purged"]
     if purged:
-        line += (f"; purged {indices('purged')} ({len(purged)}, their label days "
-                 f"{purged[-1].label_start}..{purged[0].label_end} reach into the dev/test label days "
-                 f"{windows[0].label_start}..{windows[0].label_end})")
+        whose = "its" if len(purged) == 1 else "their"
+        line += (f"; purged {indices('purged')} ({whose} label days {purged[-1].label_start}..{purged[0].label_end} "
+                 f"reach into the dev/test label days {windows[0].label_start}..{windows[0].label_end})")
     if any(w.role == "unused" for w in windows):
         line += f"; unused {indices('unused')} (the oldest; use_oldest_window=True trains on it)"
     return line
