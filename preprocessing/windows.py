@@ -128,7 +128,8 @@ def describe_roles(windows):
     if purged:
         whose = "its" if len(purged) == 1 else "their"
         line += (f"; purged {indices('purged')} ({whose} label days {purged[-1].label_start}..{purged[0].label_end} "
-                 f"reach into the dev/test label days {windows[0].label_start}..{windows[0].label_end})")
+                 f"reach into the dev/test label days {windows[0].label_start}..{windows[0].label_end}; "
+                 f"num_windows={len(windows) + len(purged)} would train on {training + len(purged)})")
     if any(w.role == "unused" for w in windows):
         line += f"; unused {indices('unused')} (the oldest; use_oldest_window=True trains on it)"
     return line

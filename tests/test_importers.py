@@ -373,7 +373,8 @@ def test_the_imported_even_users_sample_is_processed_with_its_proposal_unless_to
     assert f"preprocessing: settings from the import ({raw / import_proposal.FILE}): num_windows=6 window_days=2 " \
            "window_stride_days=1\n" in out
     assert "preprocessing: windows: 0 dev/test; train 2, 3, 4 (3 training windows); purged 1 (its label days " \
-           "2017-12-01..2017-12-02 reach into the dev/test label days 2017-12-02..2017-12-03); unused 5" in out
+           "2017-12-01..2017-12-02 reach into the dev/test label days 2017-12-02..2017-12-03; num_windows=7 would " \
+           "train on 4); unused 5" in out
     meta = load_meta(tmp_path / "processed")
     assert [meta["settings"][k] for k in import_proposal.SETTINGS] == [6, 2, 1]
     assert {k: row["changed_settings"][k] for k in ("num_windows", "window_days", "window_stride_days")

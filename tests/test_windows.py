@@ -106,7 +106,8 @@ def test_the_roles_line_counts_training_windows_and_names_the_purged_ones():
     assert [w.role for w in windows] == ["dev_test", "purged", "purged", "train", "train", "train", "unused"]
     assert describe_roles(windows) == (
         "windows: 0 dev/test; train 3, 4, 5 (3 training windows); purged 1, 2 (their label days "
-        "2020-04-11..2020-04-14 reach into the dev/test label days 2020-04-13..2020-04-15); "
+        "2020-04-11..2020-04-14 reach into the dev/test label days 2020-04-13..2020-04-15; num_windows=9 would "
+        "train on 5); "
         "unused 6 (the oldest; use_oldest_window=True trains on it)")
     assert describe_roles(make_windows(FIRST, LAST, configurator.load(["use_oldest_window=True"]))) == \
         "windows: 0 dev/test; train 1, 2, 3, 4, 5 (5 training windows)"
