@@ -361,6 +361,14 @@ def test_window_settings_fit_the_span(span, expected):
         assert needed_days(*fit) <= span and 1 <= training_count(*fit, False) <= 4
 
 
+def test_a_log_too_short_for_a_training_window_gets_no_proposal(tmp_path, capsys):
+    source = _write(tmp_path / "ub.csv", "\n".join(TAOBAO.splitlines()[:3]) + "\n")  # one day
+    _import("taobao", source, raw_dir=tmp_path / "raw")
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["windows: the span is too short for a training window (at least 4 days are needed)"]
+    assert not (tmp_path / "raw" / import_proposal.FILE).exists()
+
+
 def test_the_imported_even_users_sample_is_processed_with_its_proposal_unless_told_otherwise(tmp_path, capsys):
     """A newcomer's first steps on the 9-day Taobao sample: import, then main_func with raw_dir alone."""
     raw = tmp_path / "raw"
