@@ -149,7 +149,8 @@ def make_windows(first_day, last_day, cfg):
             fit = fitting_settings(span, cfg.num_windows, cfg.window_days, cfg.window_stride_days,
                                    cfg.use_oldest_window)
             proposal = ("settings that fit: num_windows={} window_days={} window_stride_days={}".format(*fit)
-                        if fit else f"a {span}-day log is too short for a training window (4 days at least)")
+                        if fit else f"a {span}-day log is too short for a training window "
+                                    f"({3 if cfg.use_oldest_window else 4} days at least)")
             raise WindowError(
                 f"window {index} ({role}) needs interaction days {interaction_start}..{interaction_end} but "
                 f"the data spans {first_day}..{last_day} ({span} days); {proposal}")
