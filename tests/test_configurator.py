@@ -117,7 +117,8 @@ def test_a_broken_proposal_file_is_a_one_line_error_naming_it(imported_raw, text
     (imported_raw / import_proposal.FILE).write_text(text)
     with pytest.raises(PipelineError) as error:
         configurator.load([f"raw_dir={imported_raw}"])
-    assert str(error.value).startswith(f"{imported_raw / import_proposal.FILE}: expected") and "\n" not in str(error.value)
+    message = str(error.value)
+    assert message.startswith(f"{imported_raw / import_proposal.FILE}: expected") and "\n" not in message
 
 
 def test_demo_preset_holds_the_demo_training_settings():

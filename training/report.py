@@ -249,7 +249,7 @@ def plot_gains(best, path):
         axis.set_title("all samples" if limit == 1.0 else f"the top {limit:.0%}")
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: curves fill the panels
-    figure.suptitle("Cumulative gains on test, each configuration's best run by dev AUC (tied scores: straight segments)")
+    figure.suptitle("Cumulative gains on test, each configuration's best run by dev AUC (tied scores: straight lines)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
