@@ -22,9 +22,9 @@ demo_end = "2020-04-15"  # last day of the generated log
 demo_seed = 2021  # the generator is deterministic for a given seed and size
 
 # ---------------------------------------------------------------- samples
-num_windows = 6  # sliding windows, newest first, anchored at the last day of the data
+num_windows = 6  # sliding windows, newest first, anchored at the last day of the data (purged ones count)
 window_days = 5  # length of each interaction range and of each label range
-window_stride_days = 5  # how far each older window steps back
+window_stride_days = 5  # how far each older window steps back; below window_days, windows nearest dev/test are purged
 use_oldest_window = False  # the original left its oldest window unused; True adds it to train
 split_by = "user"  # newest window -> dev/test halved by "user" (disjoint users) or "random" (original)
 max_len = 100  # behaviour-sequence length kept per sample (the most recent actions)

@@ -1,4 +1,5 @@
-"""Settings of one run: the defaults in config.py, then preset files, then `key=value` arguments.
+"""Settings of one run: the defaults in config.py, then the window settings an import proposed for
+raw_dir (preprocessing/import_proposal.py), then preset files, then `key=value` arguments.
 
 Values are parsed as Python literals (`0.004`, `[16,17]`, `True`, `DIN`); a bare word is taken as
 a string. An override must name a key of config.py and keep that key's type (an int is accepted
@@ -6,7 +7,8 @@ where a float is expected).
 
 `config=configs/demo.py` names a preset file: plain `key = value` assignments of config.py keys,
 checked like command-line values. Preset files are applied first, in command-line order, then the
-other `key=value` arguments, so `config=configs/demo.py max_epochs=5` keeps max_epochs=5.
+other `key=value` arguments, so `config=configs/demo.py max_epochs=5` keeps max_epochs=5. A setting
+given by either wins over the import's proposal.
 """
 import ast
 import datetime
@@ -19,6 +21,7 @@ import types
 
 import config
 from errors import PipelineError
+from preprocessing import import_proposal
 
 PRESET = "config"  # the setting that names preset files
 AUTO = "auto"  # a setting sized from the data (training.schedule)
@@ -30,6 +33,13 @@ MAX_SIZE = 16_384  # embedding and layer widths beyond this exhaust memory befor
 
 class ConfigError(PipelineError):
     """A bad setting; its message is one line meant for the user."""
+
+
+class Settings(types.SimpleNamespace):
+    """The settings of a run as attributes. `from_import` is not a setting (a slot, so vars() leaves it
+    out): None, or (file, {setting: value taken from the import's proposal}, {setting: value given
+    instead of the proposal's})."""
+    __slots__ = ("from_import",)
 
 
 def defaults():
@@ -243,8 +253,9 @@ def validate(values):
 
 
 def load(argv=None, **overrides):
-    """Settings as a namespace: config.py's defaults, then the preset files named by `config=...`,
-    then the other `key=value` strings, then keyword values."""
+    """Settings as a namespace: config.py's defaults, then the window settings proposed by the import
+    in raw_dir for those not given, then the preset files named by `config=...`, then the other
+    `key=value` strings, then keyword values."""
     default = defaults()
     pairs = [_split(arg) for arg in (sys.argv[1:] if argv is None else argv)]
     for key, _ in pairs:
@@ -252,21 +263,36 @@ def load(argv=None, **overrides):
     presets = [text for key, text in pairs if key == PRESET]
     if overrides.get(PRESET):
         presets.append(overrides.pop(PRESET))
-    values = dict(default)
+    given = {}
     for path in presets:
-        values.update(preset_values(path, default))
-    values[PRESET] = ",".join(presets)
+        given.update(preset_values(path, default))
     for key, text in pairs:
         if key != PRESET:
-            values[key] = _parse_value(key, text, default[key])
+            given[key] = _parse_value(key, text, default[key])
     for key, value in overrides.items():
         _check_known(key, default)
-        values[key] = _typed(key, value, default[key], value)
+        given[key] = _typed(key, value, default[key], value)
+    values = {**default, **given, PRESET: ",".join(presets)}
+    proposal = import_proposal.read(values["raw_dir"]) if _text(values["raw_dir"]) is None else {}
+    taken = {key: value for key, value in proposal.items() if key not in given}
+    values.update(taken)
     validate(values)
-    return types.SimpleNamespace(**values)
+    settings = Settings(**values)
+    settings.from_import = (str(pathlib.Path(values["raw_dir"]) / import_proposal.FILE), taken,
+                            {key: given[key] for key in proposal if key in given}) if proposal else None
+    return settings
+
+
+def from_import_line(cfg):
+    """The line saying which settings came from raw_dir's import proposal, or None when it has none."""
+    found = getattr(cfg, "from_import", None)
+    return import_proposal.describe(*found) if found else None
 
 
 def changed(cfg):
-    """The settings of cfg that differ from config.py's defaults."""
+    """The settings of cfg that differ from config.py's defaults, and those given in place of an import's
+    proposal (so that loading them again gives cfg whatever raw_dir proposes)."""
     default = defaults()
-    return {k: v for k, v in vars(cfg).items() if default.get(k) != v}
+    found = getattr(cfg, "from_import", None)
+    overridden = found[2] if found else {}
+    return {k: v for k, v in vars(cfg).items() if default.get(k) != v or k in overridden}

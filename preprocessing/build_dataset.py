@@ -32,7 +32,7 @@ from preprocessing.raw_data import load_raw, release_arrow_memory
 from preprocessing.samples import ORDER, sorted_unique, window_samples
 from preprocessing.sequences import build_timeline, gather, run_sequences, user_runs
 from preprocessing.splits import split_parts
-from preprocessing.windows import day_of, make_windows, open_window
+from preprocessing.windows import day_of, describe_roles, make_windows, open_window
 
 RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
 ACTION_VOCAB = 6  # action codes 1..5 plus padding
@@ -170,7 +170,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         timeline = build_timeline(log, encoded.vocabs["user"].size)
     first_day, last_day = day_of(log.time[0]), day_of(log.time[-1])
     windows = make_windows(first_day, last_day, cfg)
-    used = [w for w in windows if w.role != "unused"]
+    progress(describe_roles(windows))
+    used = [w for w in windows if w.role in ("dev_test", "train")]
     forecast = open_window(first_day, last_day, cfg)
     item_vocab = encoded.vocabs["item"].size
 
@@ -272,6 +273,9 @@ def ensure_dataset(cfg):
     """Builds cfg.processed_dir from cfg.raw_dir unless an up-to-date one exists (same settings, same
     raw files); returns processed_dir as a pathlib.Path."""
     settings.check(cfg)
+    imported = configurator.from_import_line(cfg)
+    if imported:
+        progress(imported)
     processed = pathlib.Path(cfg.processed_dir)
     if processed.parent.is_dir():
         dataset_folder.clear_leftovers(processed)

@@ -5,7 +5,8 @@ import pytest
 import config
 import configurator
 from configurator import ConfigError
-from preprocessing import settings
+from errors import PipelineError
+from preprocessing import import_proposal, settings
 
 
 def test_defaults_are_the_original_best_values():
@@ -66,6 +67,59 @@ def test_preset_file_is_applied_before_the_other_arguments_in_command_line_order
     assert cfg.learning_rate == 1.0 and isinstance(cfg.learning_rate, float) and cfg.mlp_units == [8, 4]
     assert cfg.config == f"{first},{second}"
     assert configurator.changed(cfg)["config"] == f"{first},{second}"
+
+
+@pytest.fixture
+def imported_raw(tmp_path):
+    """A raw folder whose import proposed 2-day windows at a 1-day stride."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    import_proposal.write(raw, {"num_windows": 6, "window_days": 2, "window_stride_days": 1}, "2017-11-25",
+                          "2017-12-03")
+    return raw
+
+
+def _windows(cfg):
+    return cfg.num_windows, cfg.window_days, cfg.window_stride_days
+
+
+def test_the_import_proposal_is_used_unless_given_on_the_command_line_or_in_a_preset(imported_raw, tmp_path):
+    proposal = imported_raw / import_proposal.FILE
+    cfg = configurator.load([f"raw_dir={imported_raw}"])
+    assert _windows(cfg) == (6, 2, 1)
+    assert configurator.from_import_line(cfg) == (
+        f"settings from the import ({proposal}): num_windows=6 window_days=2 window_stride_days=1")
+    preset = _preset(tmp_path, "preset.py", "num_windows = 8\n")
+    cfg = configurator.load([f"config={preset}", f"raw_dir={imported_raw}", "window_days=5"])
+    assert _windows(cfg) == (8, 5, 1)
+    assert configurator.from_import_line(cfg) == (
+        f"settings from the import ({proposal}): window_stride_days=1; given instead of its proposal: "
+        "num_windows=8 window_days=5")
+    assert _windows(configurator.load([f"raw_dir={imported_raw}"], num_windows=4)) == (4, 2, 1)
+    assert _windows(configurator.load([f"raw_dir={tmp_path}"])) == (6, 5, 5), "a folder without a proposal"
+    assert configurator.from_import_line(configurator.load([f"raw_dir={tmp_path}"])) is None
+
+
+def test_changed_settings_give_back_the_same_windows_whatever_the_folder_proposes(imported_raw):
+    """A run's changed settings (runs.csv, resuming, sweeps) hold the proposal's values and a given
+    value equal to config.py's, so loading them again gives the run's windows."""
+    cfg = configurator.load([f"raw_dir={imported_raw}", "window_days=5"])
+    changed = configurator.changed(cfg)
+    # num_windows=6 is config.py's too; window_days=5 is config.py's but replaces the proposal's 2
+    assert {k: changed[k] for k in import_proposal.SETTINGS if k in changed} == {"window_days": 5,
+                                                                                 "window_stride_days": 1}
+    again = configurator.load([f"{k}={v}" for k, v in changed.items()])
+    assert _windows(again) == _windows(cfg) and "from_import" not in vars(cfg)
+
+
+@pytest.mark.parametrize("text", ["{", '{"settings": {"window_days": 0}}', '{"settings": {"max_len": 3}}',
+                                  '{"settings": {"window_days": "2"}}', "[1]"])
+def test_a_broken_proposal_file_is_a_one_line_error_naming_it(imported_raw, text):
+    (imported_raw / import_proposal.FILE).write_text(text)
+    with pytest.raises(PipelineError) as error:
+        configurator.load([f"raw_dir={imported_raw}"])
+    message = str(error.value)
+    assert message.startswith(f"{imported_raw / import_proposal.FILE}: expected") and "\n" not in message
 
 
 def test_demo_preset_holds_the_demo_training_settings():
@@ -174,7 +228,7 @@ def test_processed_dir_may_not_be_the_current_folder(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("arguments, expected", [
-    (["window_days=5", "window_stride_days=3"], "settings window_stride_days=3, window_days=5: a stride shorter"),
+    (["num_windows=3", "window_days=5", "window_stride_days=3"], "window 1 is purged"),
     (["num_windows=2"], "leave no training window"),
 ])
 def test_combinations_that_give_no_sound_dataset_are_refused(arguments, expected):

@@ -222,26 +222,34 @@ def plot_roc(best, path):
 
 
 def cumulative_gains(labels, scores):
-    """(share of samples targeted, share of buyers among them), best scores first."""
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    found = np.cumsum(np.asarray(labels)[order])
-    return np.arange(1, len(order) + 1) / len(order), found / max(found[-1], 1)
+    """(share of samples targeted, share of buyers among them), best scores first, from (0, 0) with
+    a point at the end of each run of equal scores: tied samples are targeted together, in no
+    order, so the curve crosses them in a straight line (as roc_curve does), not in file order."""
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    order = np.argsort(-scores, kind="stable")
+    found = np.cumsum(labels[order])
+    ends = np.append(np.flatnonzero(np.diff(scores[order]) != 0), len(order) - 1)
+    return np.append(0.0, (ends + 1) / len(order)), np.append(0.0, found[ends] / max(found[-1], 1))
 
 
 def plot_gains(best, path):
     figure, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    curves = {label: cumulative_gains(frame["label_buy"].to_numpy(), frame["p_main"].to_numpy())
+              for label, frame in best.items()}
     for axis, limit in zip(axes, (1.0, 0.1)):
-        for (color, style), (label, frame) in zip(_styles(len(best)), best.items()):
-            targeted, found = cumulative_gains(frame["label_buy"].to_numpy(), frame["p_main"].to_numpy())
-            shown = targeted <= limit
-            axis.plot(targeted[shown] * 100, found[shown] * 100, color=color, linestyle=style, lw=1.2, label=label)
-        axis.plot([0, limit * 100], [0, limit * 100], "k:", lw=1, label="random")
+        for (color, style), (label, (targeted, found)) in zip(_styles(len(curves)), curves.items()):
+            axis.plot(targeted * 100, found * 100, color=color, linestyle=style, lw=1.2, label=label)
+        axis.plot([0, limit * 100], [0, limit * 100], "k:", lw=1, label="random", zorder=1)  # under a constant run
+        # a tie block crossing the limit is a segment: the panel cuts it there rather than dropping it
+        top = max([limit] + [np.interp(limit, targeted, found) for targeted, found in curves.values()])
+        axis.set_xlim(0, limit * 100)
+        axis.set_ylim(0, min(top * 105, 102))
         axis.set_xlabel("samples targeted, highest purchase score first (%)")
         axis.set_ylabel("buyers found (%)")
         axis.set_title("all samples" if limit == 1.0 else f"the top {limit:.0%}")
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: curves fill the panels
-    figure.suptitle("Cumulative gains on test, each configuration's best run by dev AUC")
+    figure.suptitle("Cumulative gains on test, each configuration's best run by dev AUC (tied scores: straight lines)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

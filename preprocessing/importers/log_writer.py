@@ -1,10 +1,12 @@
 """Writes an imported log as the raw-data contract (README "Raw data") into raw_dir, all at once.
 
 actions.parquet is written chunk by chunk into a hidden temporary folder beside raw_dir, then
-items.parquet, users.parquet and the marker imported.json; the folder is renamed onto raw_dir only
-when every source was read without error. raw_dir is replaced only when it is absent, empty or holds
-nothing but an earlier import (its marker and tables); any other content, a generated demo set
-included, is refused and left exactly as it was.
+items.parquet, users.parquet, the window settings that fit the log's span (proposed_settings.json,
+used whenever raw_dir is processed unless given otherwise: preprocessing/import_proposal.py) and the
+marker imported.json; the folder is renamed onto raw_dir only when every source was read without
+error. raw_dir is replaced only when it is absent, empty or holds nothing but an earlier import (its
+marker, tables and proposal); any other content, a generated demo set included, is refused and left
+exactly as it was.
 
 Side attributes a format does not have are written as missing values (Parquet nulls), which the
 loader accepts and sets to its reserved unknown value; ids seen in actions but absent from a
@@ -24,7 +26,7 @@ import pyarrow.parquet as pq
 
 import configurator
 import errors
-from preprocessing import raw_data
+from preprocessing import import_proposal, raw_data
 from preprocessing.importers.key_counts import KeyCounts
 from preprocessing.windows import fitting_settings
 
@@ -43,7 +45,7 @@ def check_destination(raw_dir):
     if not raw_dir.is_dir():
         raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder; choose another with raw_dir=...")
     entries = sorted(p.name for p in raw_dir.iterdir())
-    ours = {MARKER, *TABLE_FILES.values()}
+    ours = {MARKER, import_proposal.FILE, *TABLE_FILES.values()}
     if entries and (MARKER not in entries or not ours.issuperset(entries)):
         what = "a generated demo set" if DEMO_MARKER in entries else "files this importer did not write"
         shown = [e for e in entries if e not in ours] or entries
@@ -111,7 +113,13 @@ class ImportedLog:
         users = self._side("users", self.user_table, self.users)
         pq.write_table(items, self.staging / TABLE_FILES["items"])
         pq.write_table(users, self.staging / TABLE_FILES["users"])
-        lines = self._summary(fmt, items.num_rows, users.num_rows)
+        first, last = (np.datetime64(t, "s").astype("datetime64[D]") for t in (self.first, self.last))
+        span = int((last - first) / np.timedelta64(1, "D")) + 1
+        default = configurator.defaults()
+        fit = fitting_settings(span, *(default[name] for name in import_proposal.SETTINGS))
+        if fit is not None:
+            import_proposal.write(self.staging, dict(zip(import_proposal.SETTINGS, fit)), first, last)
+        lines = self._summary(fmt, items.num_rows, users.num_rows, f"{first}..{last} ({span} days)", fit)
         marker = {"format": fmt, "sources": [str(s) for s in sources], "settings": settings, "summary": lines}
         (self.staging / MARKER).write_text(json.dumps(marker, indent=1, ensure_ascii=False) + "\n")
         check_destination(self.raw_dir)
@@ -143,24 +151,19 @@ class ImportedLog:
             columns[column] = _arrow_column(values, column)
         return pa.table(columns)
 
-    def _summary(self, fmt, n_items, n_users):
-        day = np.timedelta64(1, "D")
-        first, last = (np.datetime64(t, "s").astype("datetime64[D]") for t in (self.first, self.last))
-        span = int((last - first) / day) + 1
+    def _summary(self, fmt, n_items, n_users, span, fit):
         rows = int(self.type_counts.sum())
         by_type = ", ".join(f"{NAMES[t]} {self.type_counts[t]:,}" for t in NAMES)
         repairs = "; ".join(f"{what}: {n:,}" for what, n in self.repairs.items()) or "none"
         notes = "".join(f"; {note}" for note in self.notes)
         summary = (f"imported {fmt}: {rows:,} actions ({by_type}), {len(self.users):,} users, {len(self.items):,} items "
-                   f"({n_users:,} and {n_items:,} in the side tables), {first}..{last} ({span} days); "
+                   f"({n_users:,} and {n_items:,} in the side tables), {span}; "
                    f"repairs: {repairs}{notes} -> {self.raw_dir}")
-        default = configurator.defaults()
-        fit = fitting_settings(span, default["num_windows"], default["window_days"], default["window_stride_days"])
         if fit is None:
-            windows = f"windows: the {span}-day span is too short for three windows (at least 4 days are needed)"
-        else:
-            windows = "windows that fit: num_windows={} window_days={} window_stride_days={}".format(*fit)
-        return [summary, windows]
+            return [summary, "windows: the span is too short for a training window (at least 4 days are needed)"]
+        return [summary, "windows that fit: num_windows={} window_days={} window_stride_days={}".format(*fit),
+                f"kept in {self.raw_dir / import_proposal.FILE}: used whenever raw_dir={self.raw_dir} is processed, "
+                "unless given as key=value or in a preset file"]
 
 
 def _arrow_column(values, column):
