@@ -172,7 +172,13 @@ def main(argv):
     meta, data, item2vec = load_data(cfg)
     rows = []
     for seed in cfg.seeds:
-        row = train_and_evaluate(cfg, seed, meta, data, item2vec, strategy)
+        try:
+            row = train_and_evaluate(cfg, seed, meta, data, item2vec, strategy)
+        except collapse.CollapsedRun as failure:
+            collapse.record_failure(cfg.results_dir, registry.title(cfg), cfg.study,
+                                    {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"}, seed,
+                                    str(failure))
+            raise
         if row is None:
             continue  # a worker other than the cluster's chief: the chief records the run
         runs_log.append_run(cfg.results_dir, row)

@@ -23,7 +23,7 @@ from sklearn.metrics import roc_curve  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from training import significance  # noqa: E402
+from training import collapse, significance  # noqa: E402
 from training.dev_curve import read_dev_curve  # noqa: E402
 from training.metrics import auc  # noqa: E402
 from training.output_folder import written_whole  # noqa: E402
@@ -34,6 +34,7 @@ from training.sweep import check_study_name, configuration_key  # noqa: E402
 FILES = ("report.md", "dev_curves.png", "auc_intervals.png", "roc.png", "gains.png")
 OWN_ARGUMENTS = {"baseline": str, "bootstrap": int}  # the report's own, beside config.py's settings
 TITLE_SETTINGS = ("model", "ctr_model", "cvr_model")  # shown by the model's title
+PLACES = ("raw_dir", "processed_dir", "results_dir", "config", "study", *TITLE_SETTINGS)  # not configuration
 TABLE_METRICS = (("test_main_auc", "Main AUC"), ("test_cvr_auc", "CVR AUC"), ("test_ctr_auc", "CTR AUC"),
                  ("test_gauc", "GAUC"), ("test_logloss", "log loss"))
 COMPARED = (("main_auc", "Main AUC"), ("cvr_auc", "CVR AUC"))
@@ -111,7 +112,7 @@ def differences(replicates, baseline):
     return result
 
 
-def markdown(study, runs, table, diffs, baseline, n_boot):
+def markdown(study, runs, table, diffs, baseline, n_boot, results_dir):
     table = table.copy()
     for metric, title in COMPARED:
         cells = [("baseline" if label == baseline else _difference_cell(diffs[metric].get(label)))
@@ -128,6 +129,11 @@ def markdown(study, runs, table, diffs, baseline, n_boot):
              "resamples, so the difference is paired). CVR AUC is on interacted samples only.", "",
              "| " + " | ".join(table.columns) + " |", "|" + "---|" * table.shape[1]]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    failures = collapse.failed_runs(results_dir, study)
+    if failures:
+        lines += ["", "**Runs that failed to train** (not in the table: their predictions carried no ranking):", ""]
+        lines += [f"- {f['model']} {_settings_text({k: v for k, v in f['changed_settings'].items() if k not in PLACES})}"
+                  f", seed {f['seed']}: {f['reason']}" for f in failures]
     lines += ["", "![dev Main AUC learning curves](dev_curves.png)", "",
               "![test Main AUC with 95% intervals](auc_intervals.png)", "",
               "![ROC of each configuration's best run](roc.png)", "",
@@ -289,7 +295,7 @@ def main(argv):
     folder = Path(cfg.results_dir) / "studies"
     with written_whole(folder / study) as partial:
         (partial / "report.md").write_text(
-            markdown(study, runs, configuration_table(runs), diffs, baseline, n_boot))
+            markdown(study, runs, configuration_table(runs), diffs, baseline, n_boot, cfg.results_dir))
         plot_dev_curves(runs, cfg.results_dir, partial / "dev_curves.png")
         plot_intervals(runs, replicates["main_auc"], baseline, partial / "auc_intervals.png")
         best = best_runs(runs, cfg.results_dir)
