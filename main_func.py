@@ -166,6 +166,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
 
 def main(argv):
     cfg = configurator.load(argv)
+    runs_log.check_appendable(cfg.results_dir)
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = distributed.make_strategy(cfg)

@@ -18,6 +18,7 @@ from errors import PipelineError
 from models import registry
 from preprocessing.build_dataset import ensure_dataset
 from preprocessing.processed_data import dataset_id, load_meta
+from training import runs_log
 from training.task import build_task
 
 WEIGHTS = "best.weights.h5"
@@ -48,6 +49,7 @@ def _runs(results_dir):
     if not path.is_file():
         raise PipelineError(f"{path}: no runs recorded yet; train a model first (python main_func.py)")
     text = {name: str for name in ("run_id", "dataset", "ctr_model", "cvr_model", "changed_settings")}
+    runs_log.read_checked(path)
     runs = pd.read_csv(path, dtype=text, keep_default_na=False, na_values={"dev_main_auc": [""]})
     return path, runs
 
