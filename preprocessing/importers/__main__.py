@@ -47,7 +47,9 @@ def parse_settings(args, defaults):
 
 
 def source_files(args):
-    """The files named, folders expanded to their CSV files (sorted)."""
+    """The files named, folders expanded to their CSV files (sorted), each once: a file named twice,
+    or named and inside a folder named too, is read once. Returns the files and how many repeats
+    were dropped."""
     files = []
     for arg in args:
         path = pathlib.Path(arg)
@@ -60,7 +62,10 @@ def source_files(args):
             files.append(path)
         else:
             raise errors.PipelineError(f"{path}: source file not found")
-    return files
+    first = {}
+    for path in files:
+        first.setdefault(path.resolve(), path)
+    return list(first.values()), len(files) - len(first)
 
 
 def main(argv):
@@ -70,10 +75,11 @@ def main(argv):
                                    "(sh scr/import_data.sh FORMAT SOURCE... [raw_dir=...])")
     fmt, module = argv[0], FORMATS[argv[0]]
     settings = parse_settings([a for a in argv[1:] if SETTING.match(a)], {**COMMON, **module.SETTINGS})
-    sources = source_files([a for a in argv[1:] if not SETTING.match(a)])
+    sources, repeated = source_files([a for a in argv[1:] if not SETTING.match(a)])
     if not sources:
         raise errors.PipelineError(f"format {fmt}: no source files given")
     with ImportedLog(settings["raw_dir"]) as log:
+        log.repair("source files given more than once, read once", repeated)
         module.read(sources, settings, log)
         for line in log.commit(fmt, sources, settings):
             print(line)
