@@ -75,9 +75,16 @@ def read_checked(path):
 
 
 def check_appendable(results_dir):
-    """PipelineError unless a run may be appended to results_dir/runs.csv (absent, or one this program
-    writes): checked before training, so no run is trained only to be refused at the end."""
+    """PipelineError unless results_dir can be written and a run appended to its runs.csv (absent, or
+    one this program writes): checked before training, so no run is trained only to be refused at the end."""
     path = Path(results_dir) / "runs.csv"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / f".writable-{os.getpid()}", "w") as probe:
+            os.unlink(probe.name)
+    except OSError as err:
+        raise PipelineError(f"results_dir={results_dir}: cannot be written ({err.strerror or err}); "
+                            "choose a writable folder") from None
     if os.path.lexists(path):
         if not path.is_file():
             raise PipelineError(f"{path}: exists and is not a file; move it away or choose another results_dir")

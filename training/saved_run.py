@@ -104,7 +104,12 @@ def load_network(cfg, run):
     # every weight, the optimizer's too (the file holds them), must exist before they are loaded
     task(_one_sample(meta))
     task.optimizer.build(task.trainable_variables)
-    task.load_weights(weights)
+    try:
+        task.load_weights(weights)
+    except (OSError, ValueError, KeyError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise PipelineError(f"{weights}: truncated, corrupt or of another network ({reason[:200]}); "
+                            "train the run again or pick another run") from None
     return row, settings, meta, processed, task.net
 
 
