@@ -5,8 +5,9 @@ backtest) are written this way, so one check decides what may be replaced.
 
 Only what this program provably wrote is ever renamed or deleted. A marker (the file KIND.marker
 inside the folder) holds SIGNATURE, the kind of folder, a random token that is also in the temporary
-folder's name and, once sealed, the size, modification time and BLAKE2b digest of every file, plus
-what its writer adds (settings, a summary). A destination is replaced only when it is absent, empty,
+folder's name and, once sealed, the folder's inode (a marker copied into another folder vouches for
+nothing there) and the size, modification time and BLAKE2b digest of every file, plus what its
+writer adds (settings, a summary). A destination is replaced only when it is absent, empty,
 or a sealed folder of the same kind holding nothing unlisted whose files are still as sealed; in a
 derived folder (rebuilt from other files) a listed file that changed is damage and is written over.
 Anything else stops the run with a one-line PipelineError and is left exactly as it is.
@@ -91,9 +92,10 @@ def _contents(folder, kind):
 
 
 def _survey(folder, kind):
-    """(sealed marker or None, paths the marker does not list, listed files missing or changed)."""
+    """(sealed marker of this very folder or None, paths the marker does not list, listed files missing
+    or changed)."""
     marker = _read_marker(folder, kind)
-    sealed = marker if marker is not None and marker["files"] is not None else None
+    sealed = marker if marker is not None and marker["files"] is not None and _is_home(folder, marker) else None
     listed = sealed["files"] if sealed else {}
     files, folders = _contents(folder, kind)
     parents = {"/".join(path.split("/")[:depth]) for path in listed for depth in range(1, path.count("/") + 1)}
@@ -102,6 +104,11 @@ def _survey(folder, kind):
     foreign = sorted(path for path in foreign if not any(other.startswith(path + "/") for other in foreign))
     changed = sorted(path for path, entry in listed.items() if not _as_sealed(folder / path, entry))
     return sealed, foreign, changed
+
+
+def _is_home(folder, marker):
+    """True when marker was sealed in folder itself (renames keep a folder's inode; copies do not)."""
+    return marker.get("inode") == os.stat(folder).st_ino
 
 
 def _as_sealed(path, sealed):
@@ -127,7 +134,7 @@ def problem(folder, kind):
         return "it is not a folder"
     marker, foreign, changed = _survey(folder, kind)
     if marker is None:
-        return f"it has no {kind.marker} signed by this program as a sealed {kind.name}"
+        return f"it has no {kind.marker} signed by this program as a sealed {kind.name} of this folder"
     if foreign:
         return f"it holds {len(foreign)} paths its {kind.marker} does not list ({', '.join(foreign[:_EXAMPLES])})"
     if changed:
@@ -160,7 +167,7 @@ def check_replaceable(target, kind, setting=""):
             what = f"a {signed.name} ({signed.marker}), not a {kind.name}"
         elif named:
             what = (f"files that this program did not write ({named.marker} is not the marker of a sealed "
-                    f"{named.name} signed by this program; e.g. {', '.join(foreign[:_EXAMPLES])})")
+                    f"{named.name} of this folder signed by this program; e.g. {', '.join(foreign[:_EXAMPLES])})")
         else:
             what = f"files that this program did not write (no {kind.marker}; e.g. {', '.join(foreign[:_EXAMPLES])})"
         raise PipelineError(f"{where} holds {what}; it is left as it is: move it away or {choose}")
@@ -250,7 +257,8 @@ def swap_in(staging, target, kind, about=None, setting=""):
     target = pathlib.Path(target)
     token = _read_marker(staging, kind)["token"]
     content = dict(about or {})
-    content.update({"signature": SIGNATURE, "kind": kind.name, "token": token, "files": _sealed_files(staging, kind)})
+    content.update({"signature": SIGNATURE, "kind": kind.name, "token": token, "inode": os.stat(staging).st_ino,
+                    "files": _sealed_files(staging, kind)})
     _write_marker(staging, kind, content)
     if not os.path.lexists(target) or (target.is_dir() and not target.is_symlink() and not any(target.iterdir())):
         os.rename(staging, target)  # over an empty folder too: rename(2) replaces it in one step
