@@ -216,3 +216,59 @@ def test_an_unwritable_place_for_raw_dir_is_one_line(tmp_path):
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert done.stderr.startswith("error: raw_dir=/proc/raw: cannot write beside it in /proc")
+
+
+# ---------------------------------------------------------------- the next classes: what a real log or a careless user gives
+
+OWN_HEADER = "uid,sku,ts,act\n"
+OWN_ROWS = "".join(f"{user},{100 + user % 5},2020-02-0{1 + user % 9} 10:00:00,{1 + user % 2}\n" for user in range(1, 40))
+UNIX_SECONDS = "".join(f"{user},{100 + user % 5},{1580515200 + 3600 * user},1\n" for user in range(1, 40))
+
+
+def _own(tmp_path, data, *settings, name="log.csv"):
+    source = tmp_path / name
+    source.write_bytes(data if isinstance(data, bytes) else data.encode())
+    main(["csv", str(source), f"raw_dir={tmp_path / 'raw'}", OWN_COLUMNS, *settings])
+    return load_raw(tmp_path / "raw").actions
+
+
+@pytest.mark.parametrize("data", [
+    "\ufeff" + OWN_HEADER + OWN_ROWS,  # a byte-order mark
+    (OWN_HEADER + OWN_ROWS).replace("\n", "\r\n"),  # Windows line ends
+    OWN_HEADER + OWN_ROWS + "\n\n",  # blank lines at the end
+    OWN_HEADER + OWN_ROWS.replace("1,101,", '"1","101",', 1),  # quoted cells
+], ids=["BOM", "CRLF", "blank lines", "quoted cells"])
+def test_harmless_variants_of_a_csv_read_as_the_plain_file(tmp_path, data):
+    (tmp_path / "plain").mkdir()
+    plain = _own(tmp_path / "plain", OWN_HEADER + OWN_ROWS)
+    variant = _own(tmp_path, data, name="my log.csv")  # a path with a space, too
+    assert variant.equals(plain)
+
+
+@pytest.mark.parametrize("data, settings, said", [
+    (OWN_HEADER, [], "no data rows"),
+    (OWN_HEADER + OWN_ROWS + OWN_HEADER + OWN_ROWS, [], "line 41: 1 values of column uid that are not integers"),
+    ("uid , sku , ts , act\n" + OWN_ROWS, [], "the header does not name a column exactly .*spaces around"),
+    ((OWN_HEADER + OWN_ROWS).replace(",", ";"), [], "missing column.*found uid;sku;ts;act"),
+    (OWN_HEADER + UNIX_SECONDS.replace(",1\n", "000,1\n"), ["time_format=unix_s"],
+     "line 2: 39 values of column ts that look like Unix milliseconds \\(use time_format=unix_ms\\)"),
+    (OWN_HEADER + UNIX_SECONDS, ["time_format=unix_ms"],
+     "line 2: 39 values of column ts that look like Unix seconds \\(use time_format=unix_s\\)"),
+    (OWN_HEADER + OWN_ROWS.replace("2020-", "2999-"), [], "beyond the years 1678-2261"),
+    (OWN_HEADER + ",101,2020-02-01 10:00:00,1\n" + OWN_ROWS, [], "line 2: 1 empty uid cells"),
+    (OWN_HEADER + OWN_ROWS, ["chunk_mb=1e12"], "chunk_mb=1000000000000.0: expected a positive number of MiB up to"),
+    ((OWN_HEADER + OWN_ROWS).encode("utf-16"), [], "line 1, byte 0: not UTF-8 text"),
+], ids=["header only", "header repeated", "spaces in header", "semicolons", "ms as s", "s as ms", "year 2999",
+        "empty id", "chunk_mb huge", "UTF-16"])
+def test_the_next_classes_of_bad_csv_are_one_line(tmp_path, data, settings, said):
+    with pytest.raises(PipelineError, match=said) as caught:
+        _own(tmp_path, data, *settings)
+    assert "\n" not in str(caught.value) and not (tmp_path / "raw").exists()
+
+
+def test_a_taobao_log_in_milliseconds_says_why_nothing_is_left(tmp_path):
+    source = tmp_path / "ub.csv"
+    source.write_text("".join(f"{row.rsplit(',', 1)[0]},{int(row.rsplit(',', 1)[1]) * 1000}\n" for row in TAOBAO_ROWS))
+    with pytest.raises(PipelineError, match=r"no actions left .*rows outside 2017-11-25\.\.2017-12-03 \(China time\) "
+                                            r"dropped: 29\)"):
+        _import("taobao", source, raw_dir=tmp_path / "raw")

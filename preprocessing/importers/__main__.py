@@ -19,6 +19,7 @@ PROJECT = pathlib.Path(__file__).resolve().parents[2]
 COMMON = {"raw_dir": str(PROJECT / configurator.defaults()["raw_dir"]), "chunk_mb": 32.0}
 SOURCE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2")
 SETTING = re.compile(r"^[A-Za-z_]\w*=")
+MAX_CHUNK_MB = 1024.0  # the CSV reader's block size is a 32-bit count of bytes
 
 
 def parse_settings(args, defaults):
@@ -41,8 +42,9 @@ def parse_settings(args, defaults):
         if type(value) is not expected:
             raise configurator.ConfigError(f"setting {key}={text!r}: expected {expected.__name__} like {defaults[key]!r}")
         values[key] = value
-    if values["chunk_mb"] <= 0:
-        raise configurator.ConfigError(f"setting chunk_mb={values['chunk_mb']!r}: expected a positive number of MiB")
+    if not 0 < values["chunk_mb"] <= MAX_CHUNK_MB:
+        raise configurator.ConfigError(f"setting chunk_mb={values['chunk_mb']!r}: expected a positive number of MiB "
+                                       f"up to {MAX_CHUNK_MB}")
     return values
 
 

@@ -30,6 +30,7 @@ MARKER = signed_folder.IMPORTED_RAW.marker  # format, sources, settings, summary
 TABLE_FILES = {"actions": "actions.parquet", "items": "items.parquet", "users": "users.parquet"}
 COMPRESSION = "lz4"  # about twice as fast to write as snappy at the same size; the import's slowest step
 NAMES = {1: "browse", 2: "order", 3: "follow", 4: "comment", 5: "cart"}
+TIME_RANGE = tuple(int(pd.Timestamp(t).timestamp()) for t in ("1678-01-01", "2262-01-01"))  # datetime64[ns]'s years
 
 
 def check_destination(raw_dir):
@@ -88,9 +89,14 @@ class ImportedLog:
         """Writes the side tables, seals the folder with the marker (listing every file in the temporary
         folder, whichever step wrote it) and renames it onto raw_dir; the summary lines."""
         if self.writer is None:
-            raise errors.PipelineError(f"no actions left to import from {', '.join(map(str, sources))}")
+            dropped = "; ".join(f"{what}: {n:,}" for what, n in self.repairs.items()) or "the sources hold none"
+            raise errors.PipelineError(f"no actions left to import from {', '.join(map(str, sources))} ({dropped})")
         self.writer.close()
         self.writer = None
+        if not TIME_RANGE[0] <= self.first <= self.last < TIME_RANGE[1]:
+            shown = [str(np.datetime64(t, "s")) for t in (self.first, self.last)]
+            raise errors.PipelineError(f"{', '.join(map(str, sources))}: times from {shown[0]} to {shown[1]}, beyond "
+                                       "the years 1678-2261 a date-time can hold here (Unix times in another unit?)")
         items = self._side("items", self.item_table, self.items)
         users = self._side("users", self.user_table, self.users)
         pq.write_table(items, self.staging / TABLE_FILES["items"])

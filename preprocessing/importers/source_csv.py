@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 import errors
+from preprocessing.text_file import compression_of, first_undecodable
 
 MiB = 1 << 20
 SNIFF_BYTES = 1 << 20  # bytes read to tell the text encoding
@@ -31,7 +32,6 @@ class SourceError(errors.PipelineError):
     """A source file that does not hold the documented format."""
 
 
-MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"PK\x03\x04": "zip", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 SUFFIXES = {"gzip": ".gz", "bzip2": ".bz2"}  # the compressions pyarrow opens, by the name's last suffix
 
 
@@ -39,11 +39,9 @@ def _opened(path):
     """pa.input_stream of path (decompressing .gz and .bz2), after checking that the file is compressed
     the way its name says: a gzip file named .csv would otherwise be parsed as garbled text."""
     try:
-        with open(path, "rb") as file:
-            head = file.read(6)
+        found = compression_of(path)
     except OSError as err:
         raise SourceError(f"{path}: cannot be read ({err.strerror or err})") from None
-    found = next((name for magic, name in MAGIC.items() if head.startswith(magic)), None)
     suffix = pathlib.Path(path).suffix.lower()
     named = next((name for name, ending in SUFFIXES.items() if ending == suffix), None)
     if found != named:
@@ -74,23 +72,10 @@ def detect_encoding(path):
     return "utf8"
 
 
-def first_undecodable(path, encoding="utf8"):
+def first_undecodable_in(path, encoding="utf8"):
     """(byte offset, line) of the first byte of path that does not decode, or (None, None)."""
-    decoder = codecs.getincrementaldecoder(_codec(encoding))()
-    consumed = lines = 0
     with _opened(path) as source:
-        while True:
-            chunk = source.read(SNIFF_BYTES)
-            pending = len(decoder.getstate()[0])
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as err:
-                offset = consumed - pending + err.start
-                return offset, lines + chunk[:max(0, offset - consumed)].count(b"\n") + 1
-            if not chunk:
-                return None, None
-            consumed += len(chunk)
-            lines += chunk.count(b"\n")
+        return first_undecodable(source.read, _codec(encoding))
 
 
 def _codec(encoding):
@@ -168,6 +153,10 @@ class CsvStream:
             return pacsv.open_csv(str(self.path), read_options=read, parse_options=parse, convert_options=convert)
         except UnicodeDecodeError as err:
             self._check_text(err)
+        except KeyError as err:  # pyarrow's ArrowKeyError: the header has a column's name with spaces around it
+            reason = str(err.args[0] if err.args else err)
+            raise SourceError(f"{self.path}: the header does not name a column exactly ({reason}); spaces around "
+                              "the names? write them without") from None
         except pa.ArrowInvalid as err:
             self._check_text(err)
             if "Empty CSV file" in str(err):
@@ -181,7 +170,7 @@ class CsvStream:
         (pyarrow's "invalid UTF8", or its transcoding's UnicodeDecodeError, name neither line nor byte)."""
         if not isinstance(err, UnicodeDecodeError) and "invalid UTF8" not in str(err):
             return
-        offset, line = first_undecodable(self.path, self.encoding)
+        offset, line = first_undecodable_in(self.path, self.encoding)
         where = f"{self.path} line {line}, byte {offset}" if offset is not None else str(self.path)
         raise SourceError(f"{where}: not {_codec(self.encoding).upper()} text (binary, damaged or mixed encodings); "
                           "repair it or convert it to UTF-8")
