@@ -167,10 +167,12 @@ def load_split(processed_dir, split, mmap=True):
     # every per-sample array has a row per sample, every sequence table a row per run
     for names in ([n for n in arrays if n not in SEQUENCE_TABLES], [n for n in arrays if n in SEQUENCE_TABLES]):
         rows = {name: len(arrays[name]) for name in names}
-        expected = rows[names[0]]
+        counts = list(rows.values())
+        expected = max(set(counts), key=counts.count)  # the odd one out is the array to name
         odd = next((name for name in names if rows[name] != expected), None)
         if odd:
-            raise PipelineError(f"{folder / odd}.npy: {rows[odd]} rows, but {names[0]}.npy has {expected}; "
+            other = next(name for name in names if rows[name] == expected)
+            raise PipelineError(f"{folder / odd}.npy: {rows[odd]} rows, but {other}.npy has {expected}; "
                                 "rebuild the processed data: sh scr/pre_processing.sh")
     return arrays
 
