@@ -91,11 +91,13 @@ def _contents(folder, kind):
     return files, folders
 
 
-def _survey(folder, kind):
-    """(sealed marker of this very folder or None, paths the marker does not list, listed files missing
-    or changed)."""
+def _survey(folder, kind, home=True):
+    """(sealed marker or None, paths the marker does not list, listed files missing or changed); with
+    home, a marker sealed in another folder (copied with it or alone) counts as none."""
     marker = _read_marker(folder, kind)
-    sealed = marker if marker is not None and marker["files"] is not None and _is_home(folder, marker) else None
+    sealed = marker if marker is not None and marker["files"] is not None else None
+    if sealed and home and not _is_home(folder, sealed):
+        sealed = None
     listed = sealed["files"] if sealed else {}
     files, folders = _contents(folder, kind)
     parents = {"/".join(path.split("/")[:depth]) for path in listed for depth in range(1, path.count("/") + 1)}
@@ -128,13 +130,14 @@ def _other_kind(folder, kind):
 
 
 def problem(folder, kind):
-    """Why folder is not a folder of this kind exactly as this program sealed it; None when it is."""
+    """Why folder's contents are not those of a folder of this kind as this program sealed it; None
+    when they are (a whole copy's too: replacing one needs its own seal, check_replaceable)."""
     folder = pathlib.Path(folder)
     if not folder.is_dir():
         return "it is not a folder"
-    marker, foreign, changed = _survey(folder, kind)
+    marker, foreign, changed = _survey(folder, kind, home=False)
     if marker is None:
-        return f"it has no {kind.marker} signed by this program as a sealed {kind.name} of this folder"
+        return f"it has no {kind.marker} signed by this program as a sealed {kind.name}"
     if foreign:
         return f"it holds {len(foreign)} paths its {kind.marker} does not list ({', '.join(foreign[:_EXAMPLES])})"
     if changed:
@@ -173,10 +176,10 @@ def check_replaceable(target, kind, setting=""):
         raise PipelineError(f"{where} holds {what}; it is left as it is: move it away or {choose}")
     if foreign:
         raise PipelineError(f"{where} holds {len(foreign)} paths that this program did not write "
-                            f"({', '.join(foreign[:_EXAMPLES])}); move them away or {choose}")
+                            f"({', '.join(foreign[:_EXAMPLES])}); move it away or {choose}")
     if changed and not kind.derived:
         raise PipelineError(f"{where} holds {', '.join(changed[:_EXAMPLES])} changed since this program wrote them, "
-                            f"so they may be someone's data; move them away or {choose}")
+                            f"so they may be someone's data; move it away or {choose}")
     return changed
 
 
