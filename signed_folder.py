@@ -6,8 +6,8 @@ backtest) are written this way, so one check decides what may be replaced.
 Only what this program provably wrote is ever renamed or deleted. A marker (the file KIND.marker
 inside the folder) holds SIGNATURE, the kind of folder, a random token that is also in the temporary
 folder's name and, once sealed, the folder's inode (a marker copied into another folder vouches for
-nothing there) and the size, modification time and BLAKE2b digest of every file, plus what its
-writer adds (settings, a summary). A destination is replaced only when it is absent, empty,
+nothing there) and the size, modification time and (raw folders: a user's data) BLAKE2b digest of
+every file, plus what its writer adds (settings, a summary). A destination is replaced only when it is absent, empty,
 or a sealed folder of the same kind holding nothing unlisted whose files are still as sealed; in a
 derived folder (rebuilt from other files) a listed file that changed is damage and is written over.
 Anything else stops the run with a one-line PipelineError and is left exactly as it is.
@@ -41,12 +41,13 @@ class Kind:
     name: str  # written into the marker: a marker of one kind never vouches for another kind of folder
     marker: str  # the marker's file name inside the folder
     derived: bool  # rebuilt from other files: a listed file that changed is damage, written over
+    digests: bool  # seal each file's digest too, so a copy with new times still verifies (costly on GiBs)
 
 
-PROCESSED = Kind("processed dataset", ".dataset-folder.json", derived=True)
-DEMO_RAW = Kind("generated demo set", "demo.json", derived=False)
-IMPORTED_RAW = Kind("imported log", "imported.json", derived=False)
-RUN_OUTPUT = Kind("run output", ".output-folder.json", derived=True)
+PROCESSED = Kind("processed dataset", ".dataset-folder.json", derived=True, digests=False)
+DEMO_RAW = Kind("generated demo set", "demo.json", derived=False, digests=True)
+IMPORTED_RAW = Kind("imported log", "imported.json", derived=False, digests=True)
+RUN_OUTPUT = Kind("run output", ".output-folder.json", derived=True, digests=False)
 KINDS = (PROCESSED, DEMO_RAW, IMPORTED_RAW, RUN_OUTPUT)
 
 
@@ -114,14 +115,16 @@ def _is_home(folder, marker):
 
 
 def _as_sealed(path, sealed):
-    """True when path is a plain file still as sealed: same size, and same time or else same digest."""
+    """True when path is a plain file still as sealed: same size, and same time or else (when sealed
+    with one) the same digest."""
     try:
         status = os.lstat(path)
     except OSError:
         return False
     if not os.path.isfile(path) or os.path.islink(path) or status.st_size != sealed["bytes"]:
         return False
-    return status.st_mtime_ns == sealed["mtime_ns"] or _digest(path) == sealed["blake2b"]
+    return status.st_mtime_ns == sealed["mtime_ns"] or (sealed["blake2b"] is not None
+                                                        and _digest(path) == sealed["blake2b"])
 
 
 def _other_kind(folder, kind):
@@ -249,7 +252,7 @@ def _sealed_files(staging, kind):
     for path in sorted(files):
         status = os.lstat(staging / path)
         sealed[path] = {"bytes": status.st_size, "mtime_ns": status.st_mtime_ns,
-                        "blake2b": _digest(staging / path) if os.path.isfile(staging / path) else None}
+                        "blake2b": _digest(staging / path) if kind.digests and os.path.isfile(staging / path) else None}
     return sealed
 
 

@@ -115,11 +115,17 @@ def test_a_damaged_file_of_a_derived_folder_is_written_over_but_not_of_a_raw_one
     assert (raw / "actions.parquet").read_bytes() == b"edited"
 
 
-def test_a_copy_of_a_file_with_its_time_changed_but_the_same_bytes_is_still_ours(tmp_path):
+def test_a_raw_file_with_its_time_changed_but_the_same_bytes_is_still_as_sealed(tmp_path):
+    raw = tmp_path / "raw"
+    with signed_folder.replacing(raw, signed_folder.DEMO_RAW) as staging:
+        (staging / "actions.parquet").write_bytes(b"ours")
+    os.utime(raw / "actions.parquet", ns=(0, 0))  # as a copy that does not keep times leaves it
+    assert signed_folder.problem(raw, signed_folder.DEMO_RAW) is None
+    # an output's files are sealed without digests (a processed dataset's are GiBs): a new time is a change
     target = tmp_path / "results" / "backtests" / "b1"
     _write_output(target, {"summary.csv": b"ours"})
     os.utime(target / "summary.csv", ns=(0, 0))
-    assert output_folder.is_ours(target)
+    assert not output_folder.is_ours(target)
 
 
 @pytest.mark.parametrize("what", ["a file", "a link to a folder"])
