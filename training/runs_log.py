@@ -42,7 +42,7 @@ def read_checked(path):
     writes: UTF-8, its header, each row with the header's number of fields, the last line ended,
     numbers where numbers go. PipelineError naming the file and line otherwise."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a spreadsheet may have added a byte-order mark
     except UnicodeDecodeError as err:
         raise PipelineError(f"{path}: byte {err.start} is not UTF-8 text: not a runs.csv this program wrote "
                             "(binary or damaged); move it away") from None
