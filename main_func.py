@@ -23,7 +23,7 @@ import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
 from models import registry  # noqa: E402
 from preprocessing.build_dataset import ensure_dataset  # noqa: E402
-from preprocessing.processed_data import dataset_id, load_meta, load_split  # noqa: E402
+from preprocessing.processed_data import dataset_id, load_array, load_meta, load_split  # noqa: E402
 from training import collapse, distributed, runs_log, schedule  # noqa: E402
 from training.baselines import make_baseline  # noqa: E402
 from training.dev_curve import write_dev_curve  # noqa: E402
@@ -49,7 +49,10 @@ def load_data(cfg):
         if not np.any(arrays["label_buy"] > 0):
             raise PipelineError(f"{processed / split}/label_buy.npy: the {split} split has no purchase; "
                                 "AUC is undefined, use more data or longer windows")
-    item2vec = np.load(processed / meta["item2vec"], allow_pickle=False) if meta.get("item2vec") else None
+    item2vec = load_array(processed / meta["item2vec"]) if meta.get("item2vec") else None
+    if item2vec is not None and item2vec.shape != (meta["vocab_sizes"]["item"], meta["embed_dim"]):
+        raise PipelineError(f"{processed / meta['item2vec']}: shape {item2vec.shape}, expected "
+                            f"({meta['vocab_sizes']['item']}, {meta['embed_dim']}); rebuild: sh scr/pre_processing.sh")
     return meta, data, item2vec
 
 
@@ -166,6 +169,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
 
 def main(argv):
     cfg = configurator.load(argv)
+    runs_log.check_appendable(cfg.results_dir)
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = distributed.make_strategy(cfg)

@@ -22,9 +22,9 @@ import time
 import numpy as np
 
 import configurator
+import signed_folder
 from errors import run_cli
-from preprocessing import (dataset_folder, item2vec, pair_features, processed_data, settings, side_features,
-                           standardisation)
+from preprocessing import item2vec, pair_features, processed_data, settings, side_features, standardisation
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
@@ -277,16 +277,16 @@ def ensure_dataset(cfg):
     if imported:
         progress(imported)
     processed = pathlib.Path(cfg.processed_dir)
-    if processed.parent.is_dir():
-        dataset_folder.clear_leftovers(processed)
+    signed_folder.clear_leftovers(processed, signed_folder.PROCESSED)
     with stage("fingerprint raw files"):
         fingerprint = raw_fingerprint(cfg.raw_dir)
     if _is_up_to_date(processed, cfg, fingerprint):
-        progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
-        return processed
-    dataset_folder.check_replaceable(processed)
-    processed.parent.mkdir(parents=True, exist_ok=True)
-    building = dataset_folder.new_building(processed)
+        damage = signed_folder.problem(processed, signed_folder.PROCESSED)
+        if damage is None:
+            progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
+            return processed
+        progress(f"{processed} is up to date but {damage}; rebuilding it")
+    building = signed_folder.stage(processed, signed_folder.PROCESSED, "processed_dir")
     began = time.perf_counter()
     try:
         with stage("load raw data"):
@@ -300,9 +300,9 @@ def ensure_dataset(cfg):
             del raw  # the DataFrames are no longer needed: free them before the arrays are built
             release_arrow_memory()
             meta = write_dataset(encoded, cfg, building, raw_info, training)
-        dataset_folder.replace(building, processed)
+        signed_folder.swap_in(building, processed, signed_folder.PROCESSED, setting="processed_dir")
     except BaseException:
-        dataset_folder.discard(building)
+        signed_folder.discard(building, signed_folder.PROCESSED)
         raise
     rates = ", ".join(f"{split} {m['samples']} samples (buy {m['buy_rate']:.2%}, interact {m['interact_rate']:.2%})"
                       for split, m in meta["splits"].items())

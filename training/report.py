@@ -23,7 +23,7 @@ from sklearn.metrics import roc_curve  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from training import collapse, significance  # noqa: E402
+from training import collapse, runs_log, significance  # noqa: E402
 from training.dev_curve import read_dev_curve  # noqa: E402
 from training.metrics import auc  # noqa: E402
 from training.output_folder import written_whole  # noqa: E402
@@ -52,6 +52,7 @@ def study_runs(results_dir, study):
     if not path.is_file():
         raise PipelineError(f"{path}: no runs recorded; run the study first (sh scr/sweep.sh ... study={study})")
     text = ("run_id", "dataset", "model", "ctr_model", "cvr_model", "config", "study", "changed_settings")
+    runs_log.read_checked(path)
     runs = pd.read_csv(path, dtype={name: str for name in text})
     if "study" not in runs or not (runs["study"] == study).any():
         raise PipelineError(f"{path}: no run of study {study!r}; run it first (sh scr/sweep.sh ... study={study})")
