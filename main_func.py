@@ -31,6 +31,7 @@ from training.dev_evaluation import MONITOR, DevEvaluation  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.list_metrics import list_metrics  # noqa: E402
 from training.metrics import purchase_metrics  # noqa: E402
+from training.period_log import PeriodLog  # noqa: E402
 from training.predictions import write_predictions  # noqa: E402
 from training.resume import Progress  # noqa: E402
 from training.task import build_task  # noqa: E402
@@ -139,13 +140,13 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
         keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=plan.patience,
                                       start_from_epoch=plan.first_stop),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), profile_batch=0),
+        PeriodLog(plan.periods, plan.steps_per_pass, plan.period_steps),
     ]
     print(f"training {run_dir.name}: {train_size} samples; {plan.describe()}")
     start = time.perf_counter()
-    # One Keras "epoch" is one evaluation period; a progress bar on a terminal, a line per period in a log.
+    # One Keras "epoch" is one evaluation period: PeriodLog prints a line for each, named as such.
     model = distributed.train(strategy, task, batches, plan.periods, plan.period_steps, progress, run_dir,
-                              callbacks, lambda: build_task(cfg, meta, None, plan.decay_steps),
-                              verbose=1 if sys.stdout.isatty() else 2)
+                              callbacks, lambda: build_task(cfg, meta, None, plan.decay_steps), verbose=0)
     fit_seconds = time.perf_counter() - start + progress.earlier_seconds
     if not best_weights.exists():
         raise PipelineError(f"{run_dir}: training produced no usable weights (loss became NaN?); "

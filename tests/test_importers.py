@@ -162,8 +162,9 @@ def imported_tmall(tmp_path_factory):
                                "batch_size=128", "eval_every=2", "max_epochs=1", "patience=1"]
 
 
-@pytest.mark.parametrize("model", ["DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM", "RULE", "GBDT"])
-def test_every_model_trains_on_the_real_tmall_sample_and_lands_in_runs_csv(imported_tmall, model):
+# every registry model trains on the real Taobao sample (tests/test_real_taobao.py); here a network and a baseline
+@pytest.mark.parametrize("model", ["ESSM", "GBDT"])
+def test_models_train_on_the_real_tmall_sample_and_land_in_runs_csv(imported_tmall, model):
     root, windows, settings = imported_tmall
     assert windows == "windows that fit: num_windows=6 window_days=5 window_stride_days=5"
     row = main_func.main(settings + [f"model={model}"])[0]
