@@ -170,6 +170,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
 
 def main(argv):
     cfg = configurator.load(argv)
+    registry.title(cfg)  # an unknown model (or tower) is refused before any data is read or built
     runs_log.check_appendable(cfg.results_dir)
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
