@@ -219,8 +219,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
 
     with stage("user-item pair features"):
         sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
-        pairs = {s.window.index: pair_features.pair_table(log, timeline, s, encoded.item_side, sizes)
-                 for s in samples + [open_samples]}
+        pairs = dict(zip([s.window.index for s in samples + [open_samples]], pair_features.pair_tables(
+            log, timeline, samples + [open_samples], encoded.item_side, sizes)))
         pair_mean, pair_std = _column_statistics([pairs[s.window.index] for s, _ in parts["train"]])
         pair_tables = {index: _standardise_in_place(table, pair_mean, pair_std) for index, table in pairs.items()}
 
