@@ -67,7 +67,7 @@ class _Matched:
     key: np.ndarray  # int32 [M]: each matched action's key, as an index into the distinct keys
     action: np.ndarray  # int8 [M]
     time: np.ndarray  # int64 [M], non-decreasing
-    item: np.ndarray  # int32 [M]
+    item: np.ndarray  # int32 [M], or None where not asked for
 
     def part(self, window, start_ns, end_ns):
         """(rows, actions, times, items) of the matched actions in [start_ns, end_ns) whose key is one
@@ -75,19 +75,21 @@ class _Matched:
         lo, hi = np.searchsorted(self.time, [start_ns, end_ns]).tolist()
         rows = self.rows[window][self.key[lo:hi]]
         mine = rows >= 0
-        return rows[mine], self.action[lo:hi][mine], self.time[lo:hi][mine], self.item[lo:hi][mine]
+        items = None if self.item is None else self.item[lo:hi][mine]
+        return rows[mine], self.action[lo:hi][mine], self.time[lo:hi][mine], items
 
 
-def _match(window_keys, keys, action, time, item):
+def _match(window_keys, keys, action, time, item=None):
     """_Matched of the span's actions (keys: one int64 key each) against each window's distinct,
-    sorted keys: one hash look-up per action whatever the number of windows."""
+    sorted keys: one hash look-up per action whatever the number of windows (item: kept for the
+    matched actions when given)."""
     distinct = sorted_unique(np.concatenate(window_keys))
     rows = np.full((len(window_keys), len(distinct)), -1, dtype=np.int32)
     for window, mine in enumerate(window_keys):
         rows[window, np.searchsorted(distinct, mine)] = np.arange(len(mine), dtype=np.int32)
     found = pd.Index(distinct).get_indexer(keys)
     hit = found >= 0
-    return _Matched(rows, found[hit].astype(np.int32), action[hit], time[hit], item[hit])
+    return _Matched(rows, found[hit].astype(np.int32), action[hit], time[hit], None if item is None else item[hit])
 
 
 def _action_counts(rows, actions, size):
@@ -135,19 +137,18 @@ def pair_tables(log, timeline, windows, item_side, vocab_sizes):
     user, item, action, time = log.user[span], log.item[span], log.action[span], log.time[span]
 
     # every window's sample keys, each action of the span matched against them once
-    items = _match([_keys(s.user, s.item, item_size) for s in windows], _keys(user, item, item_size),
-                   action, time, item)
+    items = _match([_keys(s.user, s.item, item_size) for s in windows], _keys(user, item, item_size), action, time)
     cate_keys = [np.unique(_keys(s.user, item_cate[s.item], cate_size), return_inverse=True) for s in windows]
     cates = _match([keys for keys, _ in cate_keys], _keys(user, item_cate[item], cate_size), action, time, item)
     # unknown brands (0) are matched too, as a key like any other: their samples' counts are set to 0
     brand_keys = [np.unique(_keys(s.user, item_brand[s.item], brand_size), return_inverse=True) for s in windows]
-    brands = _match([keys for keys, _ in brand_keys], _keys(user, item_brand[item], brand_size), action, time, item)
+    brands = _match([keys for keys, _ in brand_keys], _keys(user, item_brand[item], brand_size), action, time)
 
     # [user, day of the span] whether the user acted; the span starts at midnight like every window edge
     days = -(-(max(ends) - first) // DAY_NS)
     active = np.zeros((user_size, days), dtype=bool)
     active.reshape(-1)[_keys(user, (time - first) // DAY_NS, days)] = True
-    everyone_key = item.astype(np.int64) * 6 + action
+    everyone_key = item * 6 + action  # int32: 6 x the item vocabulary stays far below 2**31
     carts, orders = action == CART, action == ORDER
     cart_user, cart_time, order_user, order_time = user[carts], time[carts], user[orders], time[orders]
     del carts, orders
