@@ -57,7 +57,6 @@ COLUMNS = tuple(
        "log_user_orders_lookback", "log_item_all_browses_lookback", "log_item_all_carts_lookback",
        "log_item_all_orders_lookback", "log_brand_actions_lookback", "log_item_decayed_actions",
        "log_cate_decayed_actions", f"cate_items_last_{INTENT_DAYS}_days"])
-COUNT_COLUMNS = 20  # the first COUNT_COLUMNS columns: 5 action types x (item, category) x (look-back, interaction)
 
 
 @dataclasses.dataclass
@@ -125,97 +124,135 @@ def _between(times, start_ns, end_ns):
 def pair_tables(log, timeline, windows, item_side, vocab_sizes):
     """[float32 [len(samples), len(COLUMNS)]] for the WindowSamples of each window in windows (each
     sorted by user, then item). item_side: {"cate": [item vocab], "brand": [item vocab]} side ids by
-    item index."""
+    item index. One level of keys at a time (item, category, brand, user), so that only one level's
+    matched actions are held."""
     if not windows:
         return []
-    item_cate, item_brand = item_side["cate"], item_side["brand"]
-    item_size, cate_size, brand_size = vocab_sizes["item"], vocab_sizes["cate"], vocab_sizes["brand"]
-    user_size = len(timeline.start) - 1
     ends = [s.window.feature_end_ns for s in windows]
     first = min([end - LOOKBACK_DAYS * DAY_NS for end in ends] + [s.window.interaction_ns[0] for s in windows])
     span = log.between(first, max(ends))
-    user, item, action, time = log.user[span], log.item[span], log.action[span], log.time[span]
+    tables = [np.empty((len(s), len(COLUMNS)), dtype=np.float32) for s in windows]
+    _item_columns(log, span, windows, tables, vocab_sizes["item"])
+    _category_columns(log, span, windows, tables, item_side["cate"], vocab_sizes)
+    _brand_and_everyone_columns(log, span, windows, tables, item_side["brand"], vocab_sizes)
+    _user_columns(log, timeline, span, first, windows, tables, item_side["cate"])
+    return tables
 
-    # every window's sample keys, each action of the span matched against them once
-    items = _match([_keys(s.user, s.item, item_size) for s in windows], _keys(user, item, item_size), action, time)
+
+def _put(table, name, values):
+    table[:, COLUMNS.index(name)] = values
+
+
+def _count_columns(table, scope, span, counts):
+    at = COLUMNS.index(f"log_{scope}_{ACTION_NAMES[1]}s_{span}")
+    table[:, at:at + len(ACTION_NAMES)] = np.log1p(counts)
+
+
+def _lookback(window_samples):
+    end = window_samples.window.feature_end_ns
+    return end - LOOKBACK_DAYS * DAY_NS, window_samples.window.interaction_ns[0], end
+
+
+def _item_columns(log, span, windows, tables, item_size):
+    """What the user did to the target item: counts, recency, an open cart or follow, decayed counts."""
+    user, item = log.user[span], log.item[span]
+    items = _match([_keys(s.user, s.item, item_size) for s in windows], _keys(user, item, item_size),
+                   log.action[span], log.time[span])
+    for index, (samples, table) in enumerate(zip(windows, tables)):
+        lookback_start, interaction_start, end = _lookback(samples)
+        n = len(samples)
+        rows, actions, times, _ = items.part(index, lookback_start, end)
+        _count_columns(table, "item", "lookback", _action_counts(rows, actions, n))
+        interaction_rows, interaction_actions, _, _ = items.part(index, interaction_start, end)
+        _count_columns(table, "item", "interaction", _action_counts(interaction_rows, interaction_actions, n))
+        holds = (actions == CART) | (actions == FOLLOW)
+        last_hold = _last_times(rows[holds], times[holds], n)
+        ordered = actions == ORDER
+        last_order = _last_times(rows[ordered], times[ordered], n)
+        _put(table, "days_since_item", _days_since(_last_times(rows, times, n), end))
+        _put(table, "days_since_item_cart_or_follow", _days_since(last_hold, end))
+        _put(table, "days_since_item_order", _days_since(last_order, end))
+        _put(table, "open_cart_or_follow", (last_hold >= 0) & (last_hold > last_order))
+        _put(table, "log_item_decayed_actions", np.log1p(_decayed(rows, times, end, n)))
+
+
+def _category_columns(log, span, windows, tables, item_cate, vocab_sizes):
+    """What the user did in the target's category: counts, recency, decayed counts, distinct items lately."""
+    item_size, cate_size = vocab_sizes["item"], vocab_sizes["cate"]
+    user, item = log.user[span], log.item[span]
     cate_keys = [np.unique(_keys(s.user, item_cate[s.item], cate_size), return_inverse=True) for s in windows]
-    cates = _match([keys for keys, _ in cate_keys], _keys(user, item_cate[item], cate_size), action, time, item)
+    cates = _match([keys for keys, _ in cate_keys], _keys(user, item_cate[item], cate_size),
+                   log.action[span], log.time[span], item)
+    for index, (samples, table) in enumerate(zip(windows, tables)):
+        lookback_start, interaction_start, end = _lookback(samples)
+        keys, row = cate_keys[index]
+        rows, actions, times, items = cates.part(index, lookback_start, end)
+        _count_columns(table, "cate", "lookback", _action_counts(rows, actions, len(keys))[row])
+        interaction_rows, interaction_actions, _, _ = cates.part(index, interaction_start, end)
+        _count_columns(table, "cate", "interaction",
+                       _action_counts(interaction_rows, interaction_actions, len(keys))[row])
+        _put(table, "days_since_cate", _days_since(_last_times(rows, times, len(keys))[row], end))
+        _put(table, "log_cate_decayed_actions", np.log1p(_decayed(rows, times, end, len(keys))[row]))
+        fresh = times >= end - INTENT_DAYS * DAY_NS
+        looked_at = sorted_unique(_keys(rows[fresh], items[fresh], item_size))
+        _put(table, f"cate_items_last_{INTENT_DAYS}_days", np.bincount(looked_at // item_size, minlength=len(keys))[row])
+
+
+def _brand_and_everyone_columns(log, span, windows, tables, item_brand, vocab_sizes):
+    """The user's actions on the target's brand, and the target item's record with every user."""
+    item_size, brand_size = vocab_sizes["item"], vocab_sizes["brand"]
+    user, item, action, time = log.user[span], log.item[span], log.action[span], log.time[span]
     # unknown brands (0) are matched too, as a key like any other: their samples' counts are set to 0
     brand_keys = [np.unique(_keys(s.user, item_brand[s.item], brand_size), return_inverse=True) for s in windows]
     brands = _match([keys for keys, _ in brand_keys], _keys(user, item_brand[item], brand_size), action, time)
-
-    # [user, day of the span] whether the user acted; the span starts at midnight like every window edge
-    days = -(-(max(ends) - first) // DAY_NS)
-    active = np.zeros((user_size, days), dtype=bool)
-    active.reshape(-1)[_keys(user, (time - first) // DAY_NS, days)] = True
     everyone_key = item * 6 + action  # int32: 6 x the item vocabulary stays far below 2**31
+    for index, (samples, table) in enumerate(zip(windows, tables)):
+        lookback_start, _, end = _lookback(samples)
+        keys, row = brand_keys[index]
+        rows, _, _, _ = brands.part(index, lookback_start, end)
+        brand_actions = np.bincount(rows, minlength=len(keys))[row]
+        brand_actions[item_brand[samples.item] == 0] = 0
+        _put(table, "log_brand_actions_lookback", np.log1p(brand_actions))
+        lookback = _between(time, lookback_start, end)
+        everyone = np.bincount(everyone_key[lookback], minlength=item_size * 6).reshape(item_size, 6)[samples.item]
+        for code, name in ((BROWSE, "browses"), (CART, "carts"), (ORDER, "orders")):
+            _put(table, f"log_item_all_{name}_lookback", np.log1p(everyone[:, code]))
+
+
+def _user_columns(log, timeline, span, first, windows, tables, item_cate):
+    """The user's activity: actions, active days, carts and orders, and the last RECENT_STEPS actions."""
+    user_size = len(timeline.start) - 1
+    user, action, time = log.user[span], log.action[span], log.time[span]
+    # [user, day of the span] whether the user acted; the span starts at midnight like every window edge
+    last_days = [(s.window.feature_end_ns - first) // DAY_NS for s in windows]
+    active = np.zeros((user_size, max(last_days)), dtype=bool)
+    active.reshape(-1)[_keys(user, (time - first) // DAY_NS, active.shape[1])] = True
     carts, orders = action == CART, action == ORDER
     cart_user, cart_time, order_user, order_time = user[carts], time[carts], user[orders], time[orders]
     del carts, orders
-
-    tables = []
-    for index, samples in enumerate(windows):
-        window, end, n = samples.window, ends[index], len(samples)
-        lookback_start, interaction_start = end - LOOKBACK_DAYS * DAY_NS, window.interaction_ns[0]
-        cate_list, cate_row = cate_keys[index]
-        brand_list, brand_row = brand_keys[index]
-        table = np.empty((n, len(COLUMNS)), dtype=np.float32)
-
-        item_rows, item_actions, item_times, _ = items.part(index, lookback_start, end)
-        cate_rows, cate_actions, cate_times, cate_items = cates.part(index, lookback_start, end)
-        interaction_item_rows, interaction_item_actions, _, _ = items.part(index, interaction_start, end)
-        interaction_cate_rows, interaction_cate_actions, _, _ = cates.part(index, interaction_start, end)
-        table[:, 0:5] = np.log1p(_action_counts(item_rows, item_actions, n))
-        table[:, 5:10] = np.log1p(_action_counts(interaction_item_rows, interaction_item_actions, n))
-        table[:, 10:15] = np.log1p(_action_counts(cate_rows, cate_actions, len(cate_list))[cate_row])
-        table[:, 15:20] = np.log1p(_action_counts(interaction_cate_rows, interaction_cate_actions,
-                                                  len(cate_list))[cate_row])
-
-        last_item = _last_times(item_rows, item_times, n)
-        last_cate = _last_times(cate_rows, cate_times, len(cate_list))[cate_row]
-        holds = (item_actions == CART) | (item_actions == FOLLOW)
-        last_hold = _last_times(item_rows[holds], item_times[holds], n)
-        ordered = item_actions == ORDER
-        last_order = _last_times(item_rows[ordered], item_times[ordered], n)
-
-        lookback = _between(time, lookback_start, end)
-        user_lookback = np.bincount(user[lookback], minlength=user_size)
+    for index, (samples, table) in enumerate(zip(windows, tables)):
+        lookback_start, interaction_start, end = _lookback(samples)
+        of_sample = samples.user
+        user_lookback = np.bincount(user[_between(time, lookback_start, end)], minlength=user_size)
         user_interaction = np.bincount(log.user[log.between(interaction_start, end)], minlength=user_size)
         user_carts = np.bincount(cart_user[_between(cart_time, lookback_start, end)], minlength=user_size)
         user_orders = np.bincount(order_user[_between(order_time, lookback_start, end)], minlength=user_size)
-        recent_items, _ = gather(timeline, samples.user, samples.seq_end, RECENT_STEPS)
-        recent_real = recent_items > 0
-        item_share = ((recent_items == samples.item[:, None]) & recent_real).sum(1) / RECENT_STEPS
-        target_cate = item_cate[samples.item]
-        cate_share = ((item_cate[recent_items] == target_cate[:, None]) & recent_real).sum(1) / RECENT_STEPS
-        del recent_items, recent_real
+        _put(table, "log_user_actions_lookback", np.log1p(user_lookback[of_sample]))
+        _put(table, "log_user_actions_interaction", np.log1p(user_interaction[of_sample]))
+        _put(table, "log_user_carts_lookback", np.log1p(user_carts[of_sample]))
+        _put(table, "log_user_orders_lookback", np.log1p(user_orders[of_sample]))
 
         # active days per run of one user's samples, then repeated over the run
-        starts, repeats = user_runs(samples.user)
-        last_day = (end - first) // DAY_NS
-        active_days = active[samples.user[starts], last_day - LOOKBACK_DAYS:last_day]
-        days_active = np.repeat(active_days.sum(1), repeats)
-        week_active = np.repeat(active_days[:, LOOKBACK_DAYS - WEEK_DAYS:].sum(1), repeats)
+        starts, repeats = user_runs(of_sample)
+        active_days = active[of_sample[starts], last_days[index] - LOOKBACK_DAYS:last_days[index]]
+        _put(table, "log_user_active_days_lookback", np.log1p(np.repeat(active_days.sum(1), repeats)))
+        _put(table, f"user_active_days_last_{WEEK_DAYS}",
+             np.repeat(active_days[:, LOOKBACK_DAYS - WEEK_DAYS:].sum(1), repeats))
 
-        brand_rows, _, _, _ = brands.part(index, lookback_start, end)
-        brand_actions = np.bincount(brand_rows, minlength=len(brand_list))[brand_row]
-        brand_actions[item_brand[samples.item] == 0] = 0
-        everyone = np.bincount(everyone_key[lookback], minlength=item_size * 6).reshape(item_size, 6)[samples.item]
-
-        fresh = cate_times >= end - INTENT_DAYS * DAY_NS
-        looked_at = sorted_unique(_keys(cate_rows[fresh], cate_items[fresh], item_size))
-        cate_items_fresh = np.bincount(looked_at // item_size, minlength=len(cate_list))[cate_row]
-
-        columns = [
-            _days_since(last_item, end), _days_since(last_cate, end), _days_since(last_hold, end),
-            _days_since(last_order, end), (last_hold >= 0) & (last_hold > last_order),
-            np.log1p(user_lookback[samples.user]), np.log1p(user_interaction[samples.user]),
-            item_share, cate_share, np.log1p(days_active), week_active,
-            np.log1p(user_carts[samples.user]), np.log1p(user_orders[samples.user]),
-            np.log1p(everyone[:, BROWSE]), np.log1p(everyone[:, CART]), np.log1p(everyone[:, ORDER]),
-            np.log1p(brand_actions), np.log1p(_decayed(item_rows, item_times, end, n)),
-            np.log1p(_decayed(cate_rows, cate_times, end, len(cate_list))[cate_row]), cate_items_fresh]
-        for offset, column in enumerate(columns, start=COUNT_COLUMNS):
-            table[:, offset] = column
-        tables.append(table)
-    return tables
+        recent_items, _ = gather(timeline, of_sample, samples.seq_end, RECENT_STEPS)
+        recent_real = recent_items > 0
+        _put(table, f"item_share_last_{RECENT_STEPS}",
+             ((recent_items == samples.item[:, None]) & recent_real).sum(1) / RECENT_STEPS)
+        target_cate = item_cate[samples.item]
+        _put(table, f"cate_share_last_{RECENT_STEPS}",
+             ((item_cate[recent_items] == target_cate[:, None]) & recent_real).sum(1) / RECENT_STEPS)
