@@ -27,8 +27,9 @@ neighbouring windows overlap (five-day strides, 30-day look-backs), and reading 
 look-back on its own read most actions several times over. Each action is matched once against the
 (user, item), (user, category) and (user, brand) keys of every window's samples; the matched
 actions stay in time order, so a window's look-back is one contiguous slice of them, and a table
-[window, key] gives each match its row in that window (or none). The user-level counts come from
-one [user, day] table of the log.
+[window, key] gives each match its row in that window (or none). One level of keys is done for
+every window before the next, so only one level's matches are held at a time. The user's active
+days come from one [user, day] table of the log.
 """
 import dataclasses
 
@@ -195,7 +196,8 @@ def _category_columns(log, span, windows, tables, item_cate, vocab_sizes):
         _put(table, "log_cate_decayed_actions", np.log1p(_decayed(rows, times, end, len(keys))[row]))
         fresh = times >= end - INTENT_DAYS * DAY_NS
         looked_at = sorted_unique(_keys(rows[fresh], items[fresh], item_size))
-        _put(table, f"cate_items_last_{INTENT_DAYS}_days", np.bincount(looked_at // item_size, minlength=len(keys))[row])
+        _put(table, f"cate_items_last_{INTENT_DAYS}_days",
+             np.bincount(looked_at // item_size, minlength=len(keys))[row])
 
 
 def _brand_and_everyone_columns(log, span, windows, tables, item_brand, vocab_sizes):
