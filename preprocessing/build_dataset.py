@@ -197,8 +197,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
 
     with stage("user-item pair features"):
         sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
-        pairs = {s.window.index: pair_features.pair_table(log, timeline, s, encoded.item_side, sizes)
-                 for s in samples + [open_samples]}
+        pairs = dict(zip([s.window.index for s in samples + [open_samples]], pair_features.pair_tables(
+            log, timeline, samples + [open_samples], encoded.item_side, sizes)))
         pair_scaling = standardisation.fit(lambda: [(pairs[s.window.index], None) for s, _ in parts["train"]])
         pair_tables = {index: pair_scaling.apply_in_place(table) for index, table in pairs.items()}
 
