@@ -23,7 +23,7 @@ import numpy as np
 
 import configurator
 from errors import run_cli
-from preprocessing import dataset_folder, item2vec, pair_features, processed_data, settings, side_features
+from preprocessing import candidates, dataset_folder, item2vec, pair_features, processed_data, settings, side_features
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
@@ -118,8 +118,10 @@ def _chunks(samples, rows, chunk):
         yield slice(begin, begin + chunk) if rows is None else rows[begin:begin + chunk]
 
 
-def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len, with_times=False):
-    """Writes the arrays of one split, chunk by chunk (with_times: hist_time as well); returns its
+def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len, with_times=False,
+                 candidate=None):
+    """Writes the arrays of one split, chunk by chunk (with_times, the open split: hist_time as well, and
+    `candidate` from the bool array candidate, one per sample of its single member); returns its
     meta.json["splits"] entry."""
     folder.mkdir()
     total = sum(_rows_of(s, rows) for s, rows in members)
@@ -130,6 +132,7 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
     shapes = {name: ((total,), np.int32) for name in ID_ARRAYS + (processed_data.SEQUENCE_ROW,)}
     if with_times:
         shapes[TIME_ARRAY] = ((runs, max_len), np.int64)
+        shapes[processed_data.CANDIDATE_ARRAY] = ((total,), np.int8)
     shapes["dense"] = ((total, len(side_features.DENSE_COLUMNS)), np.float32)
     shapes["pair"] = ((total, len(pair_features.COLUMNS)), np.float32)
     shapes.update({name: ((runs, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
@@ -158,6 +161,8 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
                 columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
                 if with_times:
                     columns[TIME_ARRAY] = gather(seconds, run_users, run_ends, max_len)[0]
+                    columns[processed_data.CANDIDATE_ARRAY] = (np.zeros(len(user), np.int8) if candidate is None
+                                                               else candidate[pick].astype(np.int8))
                 for name, writer in writers.items():
                     writer.write(columns[name])
             picked = slice(None) if rows is None else rows
@@ -208,6 +213,10 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         parts = split_parts(samples, cfg.split_by, cfg.split_seed)
         # its label range lies past the data, so its labels are all zero
         open_samples = window_samples(log, timeline, forecast, item_vocab)
+        candidate = None
+        if cfg.open_candidates:
+            open_samples, candidate = candidates.with_candidates(log, timeline, open_samples,
+                                                                 encoded.item_side["cate"], cfg.open_candidates)
 
     with stage("dense item features"):
         catalogue = side_features.catalogue_table(encoded)
@@ -231,7 +240,7 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
                                              dense_tables, pair_tables, cfg.max_len)
     with stage(f"write {OPEN}"):
         open_meta = _write_split(out_dir / OPEN, [(open_samples, None)], encoded, timeline, dense_tables,
-                                 pair_tables, cfg.max_len, with_times=True)
+                                 pair_tables, cfg.max_len, with_times=True, candidate=candidate)
     if training:
         began = time.perf_counter()
         seconds = training.wait()
@@ -258,7 +267,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         "data_span": [str(first_day), str(last_day)],
         "windows": [{**w.describe(), "samples": counts.get(w.index)} for w in windows],
         "splits": split_meta,
-        "open_window": {**forecast.describe(), "samples": open_meta["samples"], "users": open_meta["users"]},
+        "open_window": {**forecast.describe(), "samples": open_meta["samples"], "users": open_meta["users"],
+                        "candidates": int(candidate.sum()) if candidate is not None else 0},
         "dense": {"columns": list(side_features.DENSE_COLUMNS), "mean": mean.tolist(), "std": std.tolist()},
         "pair": {"columns": list(pair_features.COLUMNS), "mean": pair_mean.tolist(), "std": pair_std.tolist()},
         "settings": settings.used(cfg),
