@@ -148,23 +148,22 @@ def backtest(argv, cut_text, name, candidates):
                    "pairs": {scope: int(rows.sum()) for scope, rows in scopes.items()},
                    "coverage": {scope: float(bought[rows].sum() / len(outcome)) for scope, rows in scopes.items()},
                    "scopes": list(scopes), "seed": cfg.seeds[0], "methods": {}}
-        curves = {}
+        curves = {scope: {} for scope in scopes}
         for method, run_id in runs.items():
             probabilities = load_scorer(inner, run_id)[4](arrays)
             score = np.asarray(probabilities["main"], np.float64)
-            summary["methods"][method] = {"run_id": run_id, **{
-                scope: backtest_metrics.list_figures(score[rows], bought[rows], user[rows], item[rows], len(outcome))
-                for scope, rows in scopes.items()}}
-            widest = list(scopes)[-1]
-            curves[method] = backtest_metrics.pr_curve(score[scopes[widest]], bought[scopes[widest]],
-                                                       user[scopes[widest]], item[scopes[widest]], len(outcome))
+            summary["methods"][method] = {"run_id": run_id}
+            for scope, rows in scopes.items():
+                picked = (score[rows], bought[rows], user[rows], item[rows], len(outcome))
+                summary["methods"][method][scope] = backtest_metrics.list_figures(*picked)
+                curves[scope][method] = backtest_metrics.pr_curve(*picked)
         summary["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
         summary["seconds"] = round(time.perf_counter() - began, 1)
         (folder / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
         (folder / "report.md").write_text(backtest_metrics.report_text(summary))
-        backtest_metrics.plot_pr(curves, summary["coverage"], folder / "precision_recall.png",
-                                 f"backtest {name}: forecast of {summary['outcome_days'][0]}..{summary['outcome_days'][1]}"
-                                 f" ({'with candidates' if len(scopes) > 1 else 'touched pairs'})")
+        backtest_metrics.plot_pr(curves, summary["coverage"], len(outcome), folder / "precision_recall.png",
+                                 f"backtest {name}: forecast of {summary['outcome_days'][0]}..{summary['outcome_days'][1]}, "
+                                 f"{len(outcome)} buyer pairs")
     print_summary(summary, target)
     return summary
 

@@ -60,24 +60,25 @@ def pr_curve(score, bought, user, item, buyer_pairs):
     return hits / max(buyer_pairs, 1), hits / listed
 
 
-def plot_pr(curves, coverage, path, title):
-    """curves: {method: (recall, precision)}; coverage: the scored pairs' share of the buyers (the
-    recall ceiling), drawn as a vertical line."""
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    for method, (recall, precision) in curves.items():
-        axes.plot(recall, precision, label=method, linewidth=1.4)
-    for label, value in coverage.items():
-        axes.axvline(value, color="grey", linestyle="--" if label == "touched" else ":", linewidth=1)
-        axes.annotate(f"coverage ({label}) {value:.0%}", (value, 0.95), rotation=90, ha="right", va="top",
-                      fontsize=8, color="grey", xycoords=("data", "axes fraction"))
-    axes.set_xscale("log")
-    axes.set_xlim(left=1e-4, right=1.0)
-    axes.set_ylim(0, 1.02)
-    axes.set_xlabel("recall: share of all buyer pairs after the cut (log scale)")
-    axes.set_ylabel("precision of the top pairs")
-    axes.set_title(title, fontsize=10)
-    axes.legend(loc="upper right", fontsize=8)
-    axes.grid(alpha=0.3)
+def plot_pr(curves, coverage, buyer_pairs, path, title):
+    """curves: {scope: {method: (recall, precision)}}, one panel per scope; coverage: {scope: the scored
+    pairs' share of the buyers}, the recall no list can pass, drawn as a dashed line."""
+    figure, panels = plt.subplots(1, len(curves), figsize=(6.5 * len(curves), 4.6), sharey=True, squeeze=False)
+    for axes, (scope, methods) in zip(panels[0], curves.items()):
+        for method, (recall, precision) in methods.items():
+            axes.plot(recall, precision, label=method, linewidth=1.4)
+        axes.axvline(coverage[scope], color="grey", linestyle="--", linewidth=1)
+        axes.annotate(f"coverage {coverage[scope]:.0%}", (coverage[scope], 0.5), rotation=90, ha="right",
+                      va="center", fontsize=8, color="grey", xycoords=("data", "axes fraction"))
+        axes.set_xscale("log")
+        axes.set_xlim(0.5 / max(buyer_pairs, 1), 1.0)
+        axes.set_ylim(0, 1.02)
+        axes.set_xlabel("recall: share of all buyer pairs after the cut (log scale)")
+        axes.set_title(f"pairs scored: {scope.replace('_', ' ')}", fontsize=9)
+        axes.grid(alpha=0.3)
+    panels[0][0].set_ylabel("precision of the top pairs")
+    panels[0][0].legend(loc="upper right", fontsize=8)
+    figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -39,7 +39,7 @@ from training.output_folder import written_whole  # noqa: E402
 from training.ranking import ranks  # noqa: E402
 from training.saved_run import load_scorer, split_arguments  # noqa: E402
 
-OPTIONS = {"run": "best", "top_k": 100, "explain_top_k": 10}
+OPTIONS = {"run": "best", "top_k": 100, "explain_top_k": 5}
 FOLDER = "forecast"
 LEADING = {"buyers_by_item.csv": ["item_id", "expected_buyers", "rank", "user_id"],
            "items_by_user.csv": ["user_id", "expected_purchases", "rank", "item_id"]}

@@ -180,8 +180,9 @@ class Occlusion:
         return step_texts(arrays, vocab, rows, step[:, int(name.split(":")[1])])
 
     def reasons(self, score, arrays, vocab):
-        """DataFrame of reason_{k}_text and reason_{k}_effect (k = 1..REASONS, largest effect first; only
-        groups whose removal lowers the score), and p_explained, the score explained."""
+        """DataFrame of reason_{k}_text, reason_{k}_effect (the fall of the score without it) and
+        reason_{k}_group (the group's name in self.names), k = 1..REASONS, largest effect first, only
+        groups whose removal lowers the score; and p_explained, the score explained."""
         base, effects = self.effects(score, arrays)
         order = np.argsort(-np.nan_to_num(effects, nan=-np.inf), axis=1, kind="stable")[:, :REASONS]
         columns = {"p_explained": base.astype(np.float32)}
@@ -195,6 +196,7 @@ class Occlusion:
                 text[rows] = self.texts(g, arrays, vocab, rows)
             columns[f"reason_{k + 1}_text"] = text
             columns[f"reason_{k + 1}_effect"] = np.where(real, effect, np.nan).astype(np.float32)
+            columns[f"reason_{k + 1}_group"] = np.where(real, np.array(self.names, dtype=object)[group], None)
         return pd.DataFrame(columns)
 
 
