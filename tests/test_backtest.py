@@ -16,6 +16,7 @@ from preprocessing.processed_data import CANDIDATE_ARRAY, OPEN, load_meta, load_
 from preprocessing.raw_data import load_raw
 from training import backtest, backtest_metrics, forecast, saved_run
 from training.baselines import STATE_FILE
+from tests.faithfulness import check_faithful
 
 SMALL = ["demo_users=400", "demo_items=200", "demo_categories=10", "max_len=10", "use_item2vec=False",
          "eval_batch_size=4096"]
@@ -135,6 +136,8 @@ def test_a_baseline_run_forecasts_from_its_saved_state(log, model):
     assert run_cli(forecast.main, settings + [f"run={row['run_id']}", "top_k=3"]) == 0
     scores = pd.read_parquet(run_dir / "forecast" / "scores.parquet")
     assert scores["p_main"].between(0, 1).all() and scores["p_main"].nunique() > 10
+    # its reasons explain its own score (removing groups of a tree model often changes nothing)
+    check_faithful(configurator.load(settings), row["run_id"], least_explained=0.3)
 
     # a state that does not reproduce the run is refused, in one line
     if model == "RULE":

@@ -82,7 +82,8 @@ def forecast(cfg, run, top_k, explain_top_k=OPTIONS["explain_top_k"]):
     if not len(arrays["user"]):
         raise PipelineError(f"{processed / OPEN}: the open window {meta['open_window']['interaction']} has no "
                             "samples; the log's last days hold no action")
-    vocab = {name: np.load(processed / "vocab" / f"{name}.npy", allow_pickle=False) for name in ("user", "item", "cate")}
+    vocab = {name: np.load(processed / "vocab" / f"{name}.npy", allow_pickle=False)
+             for name in ("user", "item", "cate", "brand", "shop", "vendor")}
     probabilities = score(arrays)
     scores = score_table(arrays, probabilities, vocab)
 
