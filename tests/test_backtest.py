@@ -136,8 +136,9 @@ def test_a_baseline_run_forecasts_from_its_saved_state(log, model):
     assert run_cli(forecast.main, settings + [f"run={row['run_id']}", "top_k=3"]) == 0
     scores = pd.read_parquet(run_dir / "forecast" / "scores.parquet")
     assert scores["p_main"].between(0, 1).all() and scores["p_main"].nunique() > 10
-    # its reasons explain its own score (removing groups of a tree model often changes nothing)
-    check_faithful(configurator.load(settings), row["run_id"], least_explained=0.3)
+    # its reasons explain its own score; on this small log GBDT's first reason is much the same group
+    # for every row, so only the rule's reasons must also beat another row's
+    check_faithful(configurator.load(settings), row["run_id"], least_explained=0.3, row_specific=model == "RULE")
 
     # a state that does not reproduce the run is refused, in one line
     if model == "RULE":
