@@ -235,7 +235,7 @@ def test_a_forecast_folder_holding_a_foreign_file_is_left_alone(trained, capsys)
     root, settings, row = trained
     folder = root / "results" / row["run_id"] / "forecast"
     assert run_cli(forecast.main, settings + [f"run={row['run_id']}", "top_k=2"]) == 0  # replaces its own
-    assert pd.read_csv(folder / "items_by_user.csv")["rank_for_user"].max() == 2
+    assert pd.read_csv(folder / "items_by_user.csv")["rank"].max() == 2
     (folder / "notes.txt").write_text("mine")
     assert run_cli(forecast.main, settings + [f"run={row['run_id']}"]) == 2
     assert "move it away" in capsys.readouterr().err
