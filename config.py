@@ -37,6 +37,7 @@ embed_dim = 16  # embedding size of every categorical feature (and of item2vec)
 embed_l2 = 0.0  # L2 penalty on the embedding rows a batch looks up for its targets and side ids
 split_seed = 2021  # seeds the dev/test halving of the newest window, Word2Vec and unseen items' item2vec rows
 w2v_max_tokens = 200000  # item2vec corpus budget (tokens); beyond it whole users are sampled (seeded), bounding its time
+open_candidates = 0  # forecast pairs per user beyond those touched: co-viewed and popular items of their categories (0: off; docs/forecast.md)
 
 # ---------------------------------------------------------------- models
 model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM or ESSM (alias ESMM)

@@ -196,7 +196,7 @@ RULES = {
     "use_oldest_window": _anything, "split_by": _one_of("user", "random"), "max_len": _whole(1, MAX_SEQUENCE),
     "use_item2vec": _anything, "w2v_window": _whole(1), "w2v_epochs": _whole(1), "w2v_min_count": _whole(1),
     "w2v_sample": _number(0, 1, high_open=True, example=1e-4), "embed_dim": _whole(1, MAX_SIZE), "embed_l2": _number(0),
-    "split_seed": _whole(0, SEED_LIMIT - 1), "w2v_max_tokens": _whole(1),
+    "split_seed": _whole(0, SEED_LIMIT - 1), "w2v_max_tokens": _whole(1), "open_candidates": _whole(0),
     "model": _text, "ctr_model": _text, "cvr_model": _text, "ctr_sees_action_type": _anything,
     "mlp_units": _sizes, "mlp_activation": _text, "mlp_dropout": _number(0, 1, high_open=True), "wide": _anything,
     "attention_units": _sizes, "attention_softmax": _anything, "dien_gru_units": _whole(1, MAX_SIZE),

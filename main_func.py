@@ -25,7 +25,7 @@ from models import registry  # noqa: E402
 from preprocessing.build_dataset import ensure_dataset  # noqa: E402
 from preprocessing.processed_data import dataset_id, load_array, load_meta, load_split  # noqa: E402
 from training import collapse, distributed, runs_log, schedule  # noqa: E402
-from training.baselines import make_baseline  # noqa: E402
+from training.baselines import make_baseline, save_baseline  # noqa: E402
 from training.dev_curve import write_dev_curve  # noqa: E402
 from training.dev_evaluation import MONITOR, DevEvaluation  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
@@ -107,6 +107,7 @@ def fit_baseline(cfg, seed, meta, data):
     start = time.perf_counter()
     fitted = baseline.fit(data["train"], data["dev"])
     seconds = time.perf_counter() - start
+    save_baseline(run_dir, registry.canonical_name(cfg.model), seed, baseline)
     row.update({"best_step": fitted["passes"], "epochs": fitted["passes"], "train_seconds": round(seconds, 1),
                 "train_samples_per_second": round(len(data["train"]["label_buy"]) / max(seconds, 1e-9), 1)})
     return evaluate(row, run_dir, lambda split: baseline.predict(data[split]), cfg, data)

@@ -24,7 +24,8 @@ import numpy as np
 import configurator
 import signed_folder
 from errors import run_cli
-from preprocessing import item2vec, pair_features, processed_data, settings, side_features, standardisation
+from preprocessing import (candidates, item2vec, pair_features, processed_data, settings, side_features,
+                           standardisation)
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
@@ -94,8 +95,10 @@ def _chunks(samples, rows, chunk):
         yield slice(begin, begin + chunk) if rows is None else rows[begin:begin + chunk]
 
 
-def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len, with_times=False):
-    """Writes the arrays of one split, chunk by chunk (with_times: hist_time as well); returns its
+def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, max_len, with_times=False,
+                 candidate=None):
+    """Writes the arrays of one split, chunk by chunk (with_times, the open split: hist_time as well, and
+    `candidate` from the bool array candidate, one per sample of its single member); returns its
     meta.json["splits"] entry."""
     folder.mkdir()
     total = sum(_rows_of(s, rows) for s, rows in members)
@@ -106,6 +109,7 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
     shapes = {name: ((total,), np.int32) for name in ID_ARRAYS + (processed_data.SEQUENCE_ROW,)}
     if with_times:
         shapes[TIME_ARRAY] = ((runs, max_len), np.int64)
+        shapes[processed_data.CANDIDATE_ARRAY] = ((total,), np.int8)
     shapes["dense"] = ((total, len(side_features.DENSE_COLUMNS)), np.float32)
     shapes["pair"] = ((total, len(pair_features.COLUMNS)), np.float32)
     shapes.update({name: ((runs, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
@@ -134,6 +138,8 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
                 columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
                 if with_times:
                     columns[TIME_ARRAY] = gather(seconds, run_users, run_ends, max_len)[0]
+                    columns[processed_data.CANDIDATE_ARRAY] = (np.zeros(len(user), np.int8) if candidate is None
+                                                               else candidate[pick].astype(np.int8))
                 for name, writer in writers.items():
                     writer.write(columns[name])
             picked = slice(None) if rows is None else rows
@@ -185,15 +191,19 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         parts = split_parts(samples, cfg.split_by, cfg.split_seed)
         # its label range lies past the data, so its labels are all zero
         open_samples = window_samples(log, timeline, forecast, item_vocab)
+        candidate = None
+        if cfg.open_candidates:
+            open_samples, candidate = candidates.with_candidates(log, timeline, open_samples,
+                                                                 encoded.item_side["cate"], cfg.open_candidates)
 
     with stage("dense item features"):
         catalogue = side_features.catalogue_table(encoded)
         tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used + [forecast]}
-        dense_scaling = standardisation.fit(lambda: side_features.training_rows(
-            [(tables[s.window.index], s.item) for s, _ in parts["train"]]))
+        training_rows = side_features.training_rows([(tables[s.window.index], s.item) for s, _ in parts["train"]])
+        dense_scaling = standardisation.fit(lambda: training_rows)
         dense_tables = {index: dense_scaling.apply_in_place(table).astype(np.float32)
                         for index, table in tables.items()}
-        del tables  # float64 [item vocabulary, D] per window: 1.5 GB at 4 million items
+        del tables, training_rows  # float64 [item vocabulary, D] per window: 1.5 GB at 4 million items
 
     with stage("user-item pair features"):
         sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
@@ -209,7 +219,7 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
                                              dense_tables, pair_tables, cfg.max_len)
     with stage(f"write {OPEN}"):
         open_meta = _write_split(out_dir / OPEN, [(open_samples, None)], encoded, timeline, dense_tables,
-                                 pair_tables, cfg.max_len, with_times=True)
+                                 pair_tables, cfg.max_len, with_times=True, candidate=candidate)
     if training:
         began = time.perf_counter()
         seconds = training.wait()
@@ -236,7 +246,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         "data_span": [str(first_day), str(last_day)],
         "windows": [{**w.describe(), "samples": counts.get(w.index)} for w in windows],
         "splits": split_meta,
-        "open_window": {**forecast.describe(), "samples": open_meta["samples"], "users": open_meta["users"]},
+        "open_window": {**forecast.describe(), "samples": open_meta["samples"], "users": open_meta["users"],
+                        "candidates": int(candidate.sum()) if candidate is not None else 0},
         "dense": {"columns": list(side_features.DENSE_COLUMNS), **dense_scaling.describe()},
         "pair": {"columns": list(pair_features.COLUMNS), **pair_scaling.describe()},
         "settings": settings.used(cfg),

@@ -9,7 +9,7 @@ import numpy as np
 
 from errors import PipelineError
 
-FORMAT_VERSION = 5  # bumped when the files or their meaning change, so older outputs are rebuilt
+FORMAT_VERSION = 6  # bumped when the files or their meaning change, so older outputs are rebuilt
 META = "meta.json"
 SPLITS = ("train", "dev", "test")
 OPEN = "open"  # the open window's samples, scored by the forecast: labels all zero, never trained or evaluated on
@@ -28,6 +28,8 @@ ARRAYS = ID_ARRAYS + DENSE_ARRAYS + SEQUENCE_ARRAYS + (SEQUENCE_ROW,) + LABEL_AR
 # [S, max_len] int64 seconds (Unix time of the log's wall clock) of each sequence step, 0 for padding:
 # the open split only, for the forecast's reasons; not a model input
 TIME_ARRAY = "hist_time"
+# [N] int8 of the open split only: 1 for a candidate pair beyond the pairs touched (open_candidates), else 0
+CANDIDATE_ARRAY = "candidate"
 SEQUENCE_TABLES = SEQUENCE_ARRAYS + (TIME_ARRAY,)  # the arrays of one row per run, not per sample
 SAMPLE_ARRAYS = tuple(name for name in ARRAYS if name != SEQUENCE_ROW)  # what per_sample gives of a split
 
@@ -126,8 +128,8 @@ def _first_line(err):
 
 
 def split_arrays(split):
-    """The array names of a split: ARRAYS, and TIME_ARRAY as well for the open split."""
-    return ARRAYS + (TIME_ARRAY,) * (split == OPEN)
+    """The array names of a split: ARRAYS, and TIME_ARRAY and CANDIDATE_ARRAY as well for the open split."""
+    return ARRAYS + (TIME_ARRAY, CANDIDATE_ARRAY) * (split == OPEN)
 
 
 def per_sample(arrays, rows=None):

@@ -5,7 +5,7 @@ from preprocessing.windows import purged_count, training_count
 # Any change of these rebuilds ddata/processed/; they are recorded in meta.json["settings"].
 USED = ("num_windows", "window_days", "window_stride_days", "use_oldest_window", "split_by",
         "split_seed", "max_len", "use_item2vec", "w2v_window", "w2v_epochs", "w2v_min_count",
-        "w2v_sample", "w2v_max_tokens", "embed_dim")
+        "w2v_sample", "w2v_max_tokens", "embed_dim", "open_candidates")
 
 
 def used(cfg):

@@ -10,7 +10,19 @@ LR:   scikit-learn's LogisticRegression over the dense and pair features (alread
       train), its L2 strength chosen on the dev split's Main AUC: the linear model every network's
       features allow, so a network below it has not learnt what its inputs hold.
 All three read the processed arrays and return {"main": p_buy} like the networks.
+
+A fitted baseline's state is JSON (state(), restore()), kept as baseline.json in its run's folder so the
+forecast can score with it: RULE and LR hold their coefficients; GBDT holds the settings and seed it
+was fitted with and is refitted on the run's own train and dev splits when restored. Its fit is
+deterministic for a given seed and data (scikit-learn's binning and early stopping draw from
+random_state only), and saved_run checks the refit against the run's recorded test predictions, so a
+refit that differs is refused rather than used. Trees are not stored: scikit-learn offers no format for
+them but pickle.
 """
+import json
+import os
+from pathlib import Path
+
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -59,6 +71,12 @@ class RuleBaseline:
     def predict(self, arrays):
         return {"main": self.calibration.predict_proba(self._score(arrays))[:, 1]}
 
+    def state(self):
+        return {"coef": self.calibration.coef_.tolist(), "intercept": self.calibration.intercept_.tolist()}
+
+    def restore(self, state, load_training):
+        self.calibration = fitted_logistic(state)
+
 
 def gbdt_columns(meta):
     """(sparse feature names used as categories, names of the dense arrays) for GBDT: the side ids of
@@ -91,6 +109,16 @@ class GBDTBaseline:
     def predict(self, arrays):
         return {"main": self.model.predict_proba(self._matrix(arrays))[:, 1]}
 
+    def state(self):
+        return {"refit": "train and dev of the run's processed data", "settings": GBDT_SETTINGS,
+                "n_iter": int(self.model.n_iter_)}
+
+    def restore(self, state, load_training):
+        self.fit(*load_training())
+        if int(self.model.n_iter_) != state["n_iter"]:
+            raise PipelineError(f"GBDT refit: {self.model.n_iter_} trees, the run had {state['n_iter']}; "
+                                "the processed data or scikit-learn changed since the run")
+
 
 LR_STRENGTHS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # inverse L2 strengths C tried, weakest last
 
@@ -122,9 +150,51 @@ class LRBaseline:
     def predict(self, arrays):
         return {"main": self.model.predict_proba(dense_matrix(arrays, self.meta))[:, 1]}
 
+    def state(self):
+        return {"coef": self.model.coef_.tolist(), "intercept": self.model.intercept_.tolist(), **self.choice}
+
+    def restore(self, state, load_training):
+        self.model = fitted_logistic(state)
+        self.choice = {"C": state["C"], "dev_auc": state["dev_auc"]}
+
+
+def fitted_logistic(state):
+    """A LogisticRegression holding the coefficients of a state (binary labels 0, 1)."""
+    model = LogisticRegression()
+    model.coef_ = np.asarray(state["coef"], np.float64)
+    model.intercept_ = np.asarray(state["intercept"], np.float64)
+    model.classes_ = np.array([0, 1])
+    return model
+
 
 BASELINE_CLASSES = {"RULE": RuleBaseline, "GBDT": GBDTBaseline, "LR": LRBaseline}
 
 
 def make_baseline(name, meta, seed):
     return BASELINE_CLASSES[name](meta, seed)
+
+
+STATE_FILE = "baseline.json"
+
+
+def save_baseline(run_dir, name, seed, baseline):
+    """Writes the fitted baseline's state to run_dir/baseline.json (a temporary file renamed)."""
+    path = Path(run_dir) / STATE_FILE
+    partial = path.with_name(f".{STATE_FILE}.partial-{os.getpid()}")
+    partial.write_text(json.dumps({"model": name, "seed": seed, "state": baseline.state()}) + "\n")
+    partial.rename(path)
+
+
+def load_baseline(run_dir, meta, load_training):
+    """The baseline of a run folder, restored from its baseline.json; load_training() gives the
+    run's (train, dev) arrays when the baseline is refitted (GBDT)."""
+    path = Path(run_dir) / STATE_FILE
+    try:
+        saved = json.loads(path.read_text())
+        name, seed, state = saved["model"], saved["seed"], saved["state"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise PipelineError(f"{path}: missing or unreadable; refit the baseline (python main_func.py model=...) "
+                            "to forecast with it") from None
+    baseline = make_baseline(name, meta, seed)
+    baseline.restore(state, load_training)
+    return baseline
