@@ -46,17 +46,17 @@ def _row_blocks(blocks):
 
 
 def fit(blocks):
-    """The Standardisation of the rows of `blocks()`, an iterable of (table [N, D], weights [N] or
-    None) pairs: each row counts its weight (None: once). blocks is called twice, once a pass."""
+    """The Standardisation of the rows of `blocks`, a list of (table [N, D], weights [N] or None)
+    pairs: each row counts its weight (None: once). Two passes over it."""
     total, count = 0.0, 0.0
-    for rows, weights in _row_blocks(blocks()):
+    for rows, weights in _row_blocks(blocks):
         total = total + weights @ rows
         count += weights.sum()
     if count == 0:
         raise ValueError("no training rows to standardise the features on")
     mean = total / count
     square = 0.0
-    for rows, weights in _row_blocks(blocks()):
+    for rows, weights in _row_blocks(blocks):
         square = square + weights @ (rows - mean) ** 2
     std = np.sqrt(square / count)
     constant = std <= RELATIVE_SPREAD * np.abs(mean)

@@ -10,7 +10,7 @@ from tests.test_preprocessing import build
 def test_spread_matches_numpy_for_a_large_column_with_a_small_spread():
     rng = np.random.default_rng(0)
     table = (1e6 + rng.normal(0.0, 1e-2, size=(200_000, 1))).astype(np.float64)
-    fitted = standardisation.fit(lambda: [(table, None)])
+    fitted = standardisation.fit([(table, None)])
     np.testing.assert_allclose(fitted.std, table.std(axis=0), rtol=1e-6)
     assert not fitted.constant.any()
 
@@ -18,7 +18,7 @@ def test_spread_matches_numpy_for_a_large_column_with_a_small_spread():
 def test_weights_count_rows_as_repeated_samples():
     table = np.array([[1.0, 5.0], [3.0, 5.0], [10.0, 5.0]])
     weights = np.array([2, 1, 0])
-    fitted = standardisation.fit(lambda: [(table, weights)])
+    fitted = standardisation.fit([(table, weights)])
     repeated = np.repeat(table, weights, axis=0)
     np.testing.assert_allclose(fitted.mean, repeated.mean(axis=0))
     np.testing.assert_allclose(fitted.std[0], repeated[:, 0].std())
@@ -28,7 +28,7 @@ def test_weights_count_rows_as_repeated_samples():
 def test_a_constant_column_of_large_magnitude_is_zero_on_every_split_even_where_it_varies():
     train = np.full((100_003, 2), 10.070822, np.float32)
     train[:, 1] = np.arange(len(train)) % 7
-    fitted = standardisation.fit(lambda: [(train[:50_000], None), (train[50_000:], None)])
+    fitted = standardisation.fit([(train[:50_000], None), (train[50_000:], None)])
     assert fitted.constant.tolist() == [True, False]
     dev = np.array([[10.3, 1.0], [9.0, 2.0]], np.float32)
     scaled = fitted.apply_in_place(dev.copy())
