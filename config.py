@@ -39,8 +39,8 @@ w2v_max_tokens = 200000  # item2vec corpus budget (tokens); beyond it whole user
 
 # ---------------------------------------------------------------- models
 model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM; multi-task ESSM (alias ESMM), SHARED_BOTTOM, MMOE, PLE, AITM, ESCM2; baselines RULE, GBDT, LR
-ctr_model = "DIEN"  # the CTR tower of ESSM, ESCM2 and AITM (predicts interaction)
-cvr_model = "GRU_DNN"  # the CVR tower of ESSM and ESCM2 (purchase given interaction), AITM's purchase tower
+ctr_model = "DIEN"  # the CTR tower of ESSM and ESCM2 (predicts interaction)
+cvr_model = "GRU_DNN"  # the CVR tower of ESSM and ESCM2 (predicts purchase given interaction)
 ctr_sees_action_type = False  # the original hid the action-type channel from the CTR tower
 mlp_units = [568, 256, 128, 64]  # hidden sizes of every tower's MLP (the original's last version)
 mlp_activation = "prelu"  # "prelu" or "dice"
@@ -52,7 +52,7 @@ dien_augru_units = 32  # DIEN interest evolution AUGRU
 dien_aux_weight = 1.0  # weight of DIEN's auxiliary loss (next behaviour vs sampled negatives)
 dien_aux_units = [32]  # hidden sizes of the MLP scoring DIEN's auxiliary pairs (DIEN's code: [100, 50], ~3x the cost)
 gru_units = 64  # GRU of GRU_DNN and GRU_FM
-expert_model = "GRU_DNN"  # SHARED_BOTTOM's bottom, MMOE's and PLE's experts: DIEN, DIN, DNN or GRU_DNN (its MLP's last layer is the representation)
+expert_model = "DNN"  # SHARED_BOTTOM's bottom, MMOE's and PLE's experts, AITM's task towers: DIEN, DIN, DNN or GRU_DNN (its MLP's last layer is the representation; the papers' are MLPs)
 num_experts = 4  # MMOE's experts
 ple_task_experts = 1  # PLE's experts of each task, at every level
 ple_shared_experts = 1  # PLE's shared experts, at every level

@@ -2,8 +2,8 @@
 tower over the shared embedding; the adaptive information transfer unit carries what the interaction
 task learnt into the purchase task, attention deciding per sample how much. Both predict over every
 sample; the behavioural expectation calibrator, a loss of the task (training/task.py), penalises
-p(buy) above p(interaction). The towers are registry towers: `ctr_model` for interaction (blind to
-the action type as ESSM's CTR tower is), `cvr_model` for purchase."""
+p(buy) above p(interaction). Both task towers are `expert_model` registry towers (the paper's are
+MLPs, as DNN's is), the interaction task's blind to the action type as ESSM's CTR tower is."""
 from layers.attention_transfer import AttentionTransfer
 from layers.task_tower import TaskTower
 from models.entire_space import TASKS, entire_space_outputs

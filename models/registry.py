@@ -44,7 +44,7 @@ def _essm(cfg, features, make_tower, bodies):
 # name -> builder(cfg, features, make_tower, tower names) -> (towers, wire(embedded) -> outputs)
 MULTI_TASK = {"ESSM": _essm, "SHARED_BOTTOM": shared_bottom, "MMOE": mmoe, "PLE": ple, "AITM": aitm,
               "ESCM2": escm2}
-EXPERT_MODELS = ("SHARED_BOTTOM", "MMOE", "PLE")  # built of `expert_model` towers; the others of ctr_model, cvr_model
+EXPERT_MODELS = ("SHARED_BOTTOM", "MMOE", "PLE", "AITM")  # built of `expert_model` towers; ESSM, ESCM2 of ctr_model, cvr_model
 BASELINES = ("RULE", "GBDT", "LR")  # not neural networks: fitted and scored by training.baselines
 MODEL_NAMES = (*TOWERS, *MULTI_TASK, *BASELINES)
 ALIASES = {"ESMM": "ESSM"}  # the paper's spelling
@@ -77,15 +77,14 @@ def tower_names(cfg):
         expert = canonical_name(cfg.expert_model, "expert_model", REPRESENTATION_TOWERS)
         return expert, expert
     if name in MULTI_TASK:
-        bodies = REPRESENTATION_TOWERS if name == "AITM" else tuple(TOWERS)
-        return (canonical_name(cfg.ctr_model, "ctr_model", bodies),
-                canonical_name(cfg.cvr_model, "cvr_model", bodies))
+        return (canonical_name(cfg.ctr_model, "ctr_model", tuple(TOWERS)),
+                canonical_name(cfg.cvr_model, "cvr_model", tuple(TOWERS)))
     return () if is_baseline(cfg) else (name,)
 
 
 def title(cfg):
     """How runs name the model: ESSM(ctr=DIEN, cvr=GRU_DNN), ESCM2-DR(ctr=..., cvr=...),
-    MMOE(experts=GRU_DNN), or the model's name."""
+    MMOE(experts=DNN), or the model's name."""
     name = canonical_name(cfg.model)
     if name in EXPERT_MODELS:
         return f"{name}(experts={tower_names(cfg)[0]})"
