@@ -49,6 +49,8 @@ class Progress:
             self.state = json.loads((self.folder / STATE).read_text())
         self.dev_evaluation = None
         self._began = None
+        # fixed now: each save rewrites state["seconds"], which would otherwise count this attempt again
+        self._earlier_seconds = self.state.get("seconds", 0.0) if self.periods else 0.0
 
     @property
     def run_dir(self):
@@ -69,7 +71,7 @@ class Progress:
     @property
     def earlier_seconds(self):
         """Training wall seconds of the earlier attempts, up to their last checkpoint."""
-        return self.state.get("seconds", 0.0) if self.periods else 0.0
+        return self._earlier_seconds
 
     def restore(self, task):
         """Loads the last checkpoint into task (model and optimizer, built here first) when resuming."""
