@@ -15,11 +15,13 @@ def aitm(cfg, features, make_tower, bodies):
     towers = essm_towers(features, *bodies, cfg.ctr_sees_action_type,
                          lambda name, sequences, role: make_tower(name, sequences, role, "hidden"))
     transfer = AttentionTransfer(name="transfer")
-    task_towers = {task: TaskTower(cfg.task_tower_units, cfg.mlp_activation, cfg.mlp_dropout, name=f"{task}_task")
+    task_towers = {task: TaskTower(cfg.task_tower_units, cfg.mlp_activation, cfg.mlp_dropout, cfg.wide,
+                                   name=f"{task}_task")
                    for task in TASKS}
 
     def wire(embedded):
         ctr_state = towers["ctr"](embedded)
         buy_state = transfer(ctr_state, towers["cvr"](embedded))
-        return entire_space_outputs(task_towers["ctr"](ctr_state), task_towers["buy"](buy_state))
+        return entire_space_outputs(task_towers["ctr"](ctr_state, embedded.get("dense")),
+                                    task_towers["buy"](buy_state, embedded.get("dense")))
     return list(towers.values()), wire

@@ -14,11 +14,13 @@ def mmoe(cfg, features, make_tower, bodies):
     channels = sequence_channels(features)
     experts = [make_tower(bodies[0], channels, f"expert_{i}", "hidden") for i in range(cfg.num_experts)]
     gates = {task: ExpertGate(cfg.num_experts, name=f"{task}_gate") for task in TASKS}
-    task_towers = {task: TaskTower(cfg.task_tower_units, cfg.mlp_activation, cfg.mlp_dropout, name=f"{task}_task")
+    task_towers = {task: TaskTower(cfg.task_tower_units, cfg.mlp_activation, cfg.mlp_dropout, cfg.wide,
+                                   name=f"{task}_task")
                    for task in TASKS}
 
     def wire(embedded):
         stacked = ops.stack([expert(embedded) for expert in experts], axis=1)
         gate_input = flat_view(embedded, channels)
-        return entire_space_outputs(*(task_towers[task](gates[task](gate_input, stacked)) for task in TASKS))
+        return entire_space_outputs(*(task_towers[task](gates[task](gate_input, stacked), embedded.get("dense"))
+                                       for task in TASKS))
     return experts, wire

@@ -24,7 +24,8 @@ def ple(cfg, features, make_tower, bodies):
     later = [ExtractionLayer(len(TASKS), cfg.ple_task_experts, cfg.ple_shared_experts, [cfg.mlp_units[-1]],
                              cfg.mlp_activation, cfg.mlp_dropout, shared_output=level < levels, name=f"level_{level}")
              for level in range(2, levels + 1)]
-    task_towers = {task: TaskTower(cfg.task_tower_units, cfg.mlp_activation, cfg.mlp_dropout, name=f"{task}_task")
+    task_towers = {task: TaskTower(cfg.task_tower_units, cfg.mlp_activation, cfg.mlp_dropout, cfg.wide,
+                                   name=f"{task}_task")
                    for task in TASKS}
 
     def wire(embedded):
@@ -34,5 +35,6 @@ def ple(cfg, features, make_tower, bodies):
                         ops.stack([e(embedded) for e in shared_experts], axis=1))
         for level in later:
             outputs = level(outputs)
-        return entire_space_outputs(*(task_towers[task](outputs[k]) for k, task in enumerate(TASKS)))
+        return entire_space_outputs(*(task_towers[task](outputs[k], embedded.get("dense"))
+                                       for k, task in enumerate(TASKS)))
     return [e for task in TASKS for e in task_experts[task]] + shared_experts, wire

@@ -15,3 +15,13 @@ sh scr/pre_processing.sh config=configs/demo.py
 "$PYTHON" main_func.py config=configs/demo.py model=GBDT
 "$PYTHON" main_func.py config=configs/demo.py "$@"
 "$PYTHON" -m training.comparison config=configs/demo.py "$@"
+cat <<'NEXT'
+
+Outputs: ddata/raw/ (the demo log), ddata/processed/ (its arrays), ddata/results/runs.csv (a row per
+run) and ddata/results/<run id>/ (weights, dev curve, predictions, TensorBoard log).
+Next:
+  sh scr/predict.sh top_k=100                  who buys what in the days after the log, with reasons
+  sh scr/train.sh config=configs/demo.py model=DIN      another model on the same data
+  sh scr/compare.sh config=configs/demo.py     every model's latest runs side by side
+  sh scr/sweep.sh config=configs/demo.py model=DIN,DNN seeds=[16,17,18] study=mine && sh scr/report.sh study=mine
+NEXT

@@ -62,6 +62,16 @@ def test_unknown_model_is_a_one_line_error(workspace, capsys):
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("setting", ["model=NO_SUCH_MODEL", "ctr_model=NO_SUCH_MODEL"])
+def test_an_unknown_model_is_refused_before_any_data_is_read_or_built(tmp_path, capsys, setting):
+    settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
+                f"results_dir={tmp_path / 'results'}", setting]
+    assert run_cli(main_func.main, settings) == 2
+    message = capsys.readouterr().err.strip()
+    assert "NO_SUCH_MODEL" in message and "unknown model" in message and "raw" not in message.split(":")[1]
+    assert not (tmp_path / "processed").exists() and not (tmp_path / "results").exists()
+
+
 def test_no_processed_and_no_raw_data_is_a_clear_error(tmp_path, capsys):
     settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
                 f"results_dir={tmp_path / 'results'}"]

@@ -196,7 +196,7 @@ def test_each_model_trains_to_finite_varied_probabilities_with_three_outputs(nam
     cfg = small_settings(model=name, escm2_variant=variant, mlp_units=[16], task_tower_units=[8],
                          **SETTINGS[name])
     assert registry.is_multi_task(cfg)
-    task = build_task(cfg, meta, None, steps_per_pass=8)
+    task = build_task(cfg, meta, None, 8)
     batches = tf.data.Dataset.from_tensor_slices(
         (feature_inputs(arrays, meta), {"label_buy": arrays["label_buy"], "label_interact": arrays["label_interact"]})
     ).batch(256)

@@ -1,9 +1,7 @@
 """Resuming a killed run (resume=True): the checkpoint holds the model and the optimizer, and the same
 command run again continues the run in its folder, with the dev evaluations it had."""
 import csv
-import time
 
-import keras
 import numpy as np
 import pytest
 
@@ -74,22 +72,22 @@ def test_killed_run_continues_in_its_folder_with_its_evaluations(workspace, monk
         assert [r["run_id"] for r in csv.DictReader(handle)] == [row["run_id"]]
 
 
-
-def test_saved_seconds_count_each_second_once(tmp_path, monkeypatch):
-    # every period's save rewrites the saved seconds; read back as an earlier attempt's, they made a
-    # run of n periods report about n/2 times its training time
-    cfg = model_fixtures.small_settings(results_dir=str(tmp_path))
+def test_training_seconds_count_each_second_once_however_often_a_run_saves(tmp_path, monkeypatch):
+    cfg = model_fixtures.small_settings(model="DNN", results_dir=str(tmp_path))
     meta = model_fixtures.make_meta()
-    net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    net.compile(optimizer="adam", loss="mse")
-    net.optimizer.build(net.trainable_variables)
-    clock = iter(range(0, 1000, 10))
-    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
-    progress = Progress(cfg, 16, meta)
+    task = build_task(cfg, meta, None, steps_per_pass=4)
+    clock = iter([100.0, 110.0, 120.0, 130.0, 500.0, 540.0])
+    monkeypatch.setattr("training.resume.time.perf_counter", lambda: next(clock))
     (tmp_path / "run").mkdir()
-    progress.begin()  # at 0 s
-    for period in range(1, 5):
-        progress.save(net, period, False, tmp_path / "run")  # at 10, 20, 30, 40 s
-    assert progress.state["seconds"] == 40.0 and progress.earlier_seconds == 0.0
+    first = Progress(cfg, 16, meta)
+    first.begin()
+    for periods in (1, 2, 3):  # checkpoints 10, 20 and 30 s after the attempt began
+        first.save(task, periods=periods, stopped=False, run_dir=tmp_path / "run")
+    assert first.state["seconds"] == 30.0
+    assert first.earlier_seconds == 0.0, "a first attempt has no earlier seconds to add to its own wall time"
+
     resumed = Progress(cfg, 16, meta)
-    assert resumed.earlier_seconds == 40.0
+    assert resumed.earlier_seconds == 30.0
+    resumed.begin()
+    resumed.save(task, periods=4, stopped=True, run_dir=tmp_path / "run")
+    assert resumed.state["seconds"] == 70.0 and resumed.earlier_seconds == 30.0
