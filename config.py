@@ -40,9 +40,9 @@ w2v_max_tokens = 200000  # item2vec corpus budget (tokens); beyond it whole user
 open_candidates = 0  # forecast pairs per user beyond those touched: co-viewed and popular items of their categories (0: off; docs/forecast.md)
 
 # ---------------------------------------------------------------- models
-model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM or ESSM (alias ESMM)
-ctr_model = "DIEN"  # ESSM's CTR tower (predicts interaction)
-cvr_model = "GRU_DNN"  # ESSM's CVR tower (predicts purchase given interaction)
+model = "ESSM"  # DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM; multi-task ESSM (alias ESMM), SHARED_BOTTOM, MMOE, PLE, AITM, ESCM2; baselines RULE, GBDT, LR
+ctr_model = "DIEN"  # the CTR tower of ESSM and ESCM2 (predicts interaction)
+cvr_model = "GRU_DNN"  # the CVR tower of ESSM and ESCM2 (predicts purchase given interaction)
 ctr_sees_action_type = False  # the original hid the action-type channel from the CTR tower
 mlp_units = [568, 256, 128, 64]  # hidden sizes of every tower's MLP (the original's last version)
 mlp_activation = "prelu"  # "prelu" or "dice"
@@ -55,6 +55,13 @@ dien_augru_units = 32  # DIEN interest evolution AUGRU
 dien_aux_weight = 1.0  # weight of DIEN's auxiliary loss (next behaviour vs sampled negatives)
 dien_aux_units = [32]  # hidden sizes of the MLP scoring DIEN's auxiliary pairs (DIEN's code: [100, 50], ~3x the cost)
 gru_units = 64  # GRU of GRU_DNN and GRU_FM
+expert_model = "DNN"  # SHARED_BOTTOM's bottom, MMOE's and PLE's experts, AITM's task towers: DIEN, DIN, DNN or GRU_DNN (its MLP's last layer is the representation; the papers' are MLPs)
+num_experts = 4  # MMOE's experts
+ple_task_experts = 1  # PLE's experts of each task, at every level
+ple_shared_experts = 1  # PLE's shared experts, at every level
+ple_levels = 2  # PLE's extraction levels: the first of expert_model towers, later ones of MLP experts
+task_tower_units = [64]  # hidden sizes of each task's tower over the shared representation (SHARED_BOTTOM, MMOE, PLE, AITM)
+escm2_variant = "dr"  # ESCM2's counterfactual regulariser: "ips" (inverse propensity) or "dr" (doubly robust, with an imputation tower)
 
 # ---------------------------------------------------------------- training
 learning_rate = 0.008  # Adam learning rate (the README's best)
@@ -68,10 +75,13 @@ patience = 30  # stop after this many evaluations without a better dev Main AUC 
 min_updates = 300  # training steps before early stopping may end a run; the learning rate decays at most this often
 max_epochs = 100  # upper bound on passes over the training split
 label_smoothing = 0.1  # on the auxiliary (CTR) loss only
-ctr_weight = 1.0  # weight of the CTR loss in ESSM
-cvr_weight = 0.0  # weight of the CVR loss (on interacted samples only) in ESSM
+ctr_weight = 1.0  # weight of the CTR loss in the multi-task models
+cvr_weight = 0.0  # weight of the CVR loss (on interacted samples only) in the multi-task models
 seeds = [16]  # one run per seed; several give mean +- std
 jit_compile = False  # compile train steps with XLA
 deterministic = True  # same seed and data -> same metrics on CPU (TensorFlow op determinism)
 distribute = "none"  # "none" one device, "mirrored" every local GPU (or 2 logical CPU devices), "multi_worker" the cluster in TF_CONFIG (docs/scaling.md)
 resume = True  # a killed run continues from its last evaluation's checkpoint when the same command is run again
+aitm_calibration_weight = 0.6  # AITM's behavioural expectation calibrator: weight of mean(max(p_buy - p_ctr, 0)) (the paper's alpha)
+escm2_weight = 0.5  # weight of ESCM2's counterfactual regulariser (IPS or DR CVR risk)
+propensity_floor = 0.05  # ESCM2: pCTR as propensity is held at least this, bounding the inverse weights at 1/floor

@@ -29,6 +29,7 @@ SEED_LIMIT = 2**32  # numpy's global seed (keras.utils.set_random_seed) must be 
 MAX_SEQUENCE = 10_000  # max_len beyond this gives [samples, max_len] arrays no machine holds for a real log
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")  # a study names its report folder
 MAX_SIZE = 16_384  # embedding and layer widths beyond this exhaust memory before the first step
+MAX_EXPERTS = 64  # experts (or extraction levels) of one multi-task model; each is a whole tower
 
 
 class ConfigError(PipelineError):
@@ -201,7 +202,9 @@ RULES = {
     "mlp_units": _sizes, "mlp_activation": _text, "mlp_dropout": _number(0, 1, high_open=True), "wide": _anything,
     "attention_units": _sizes, "attention_softmax": _anything, "dien_gru_units": _whole(1, MAX_SIZE),
     "dien_augru_units": _whole(1, MAX_SIZE), "dien_aux_weight": _number(0), "dien_aux_units": _sizes,
-    "gru_units": _whole(1, MAX_SIZE),
+    "gru_units": _whole(1, MAX_SIZE), "expert_model": _text, "num_experts": _whole(1, MAX_EXPERTS),
+    "ple_task_experts": _whole(1, MAX_EXPERTS), "ple_shared_experts": _whole(1, MAX_EXPERTS),
+    "ple_levels": _whole(1, MAX_EXPERTS), "task_tower_units": _sizes, "escm2_variant": _one_of("ips", "dr"),
     "learning_rate": _number(0, low_open=True, example=0.008), "lr_decay": _number(0, 1, low_open=True),
     "clip_norm": _number(0, low_open=True), "sparse_update_above": _whole(0), "batch_size": _auto_or_whole(1),
     "eval_batch_size": _whole(1), "eval_every": _auto_or_whole(1), "patience": _whole(0), "max_epochs": _whole(1),
@@ -209,6 +212,8 @@ RULES = {
     "label_smoothing": _number(0, 1, high_open=True), "ctr_weight": _number(0), "cvr_weight": _number(0),
     "seeds": _seeds, "jit_compile": _anything, "deterministic": _anything,
     "distribute": _one_of("none", "mirrored", "multi_worker"), "resume": _anything, "study": _study,
+    "aitm_calibration_weight": _number(0), "escm2_weight": _number(0),
+    "propensity_floor": _number(0, 1, low_open=True),
 }
 
 

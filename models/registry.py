@@ -4,8 +4,10 @@
     probabilities = model(inputs)                   # inputs: {feature name: tensor}, as in meta.json
 
 Every model returns a dict of probabilities, each [B] float32: {"main": p_buy} for a single model,
-{"main": pCTCVR, "ctr": pCTR, "cvr": pCVR} for ESSM, so training treats all of them alike.
-Losses a model adds itself (DIEN's auxiliary loss, in training) are in `model.losses`.
+{"main": p_buy, "ctr": pCTR, "cvr": pCVR} for a multi-task model (ESSM: main is pCTCVR; ESCM²-DR
+adds "imputed_error"), so training treats all of them alike. Losses a model adds itself (DIEN's
+auxiliary loss, in training) are in `model.losses`; those that need the labels are the task's
+(`task_losses`, training/task.py).
 """
 import keras
 import numpy as np
@@ -14,35 +16,53 @@ from keras import ops
 from errors import PipelineError
 from layers.activations import ACTIVATIONS
 from layers.feature_embedding import FeatureEmbedding
+from models.aitm import aitm
 from models.deepfm import DeepFMTower
 from models.dien import DIENTower
 from models.din import DINTower
 from models.dnn import DNNTower
+from models.escm2 import escm2
 from models.essm import essm_outputs, essm_towers
 from models.gru_dnn import GRUDNNTower
 from models.gru_fm import GRUFMTower
+from models.mmoe import mmoe
+from models.ple import ple
+from models.shared_bottom import shared_bottom
 from preprocessing.processed_data import check_feature_description
 
 TOWERS = {"DIEN": DIENTower, "DIN": DINTower, "DNN": DNNTower, "DeepFM": DeepFMTower,
           "GRU_DNN": GRUDNNTower, "GRU_FM": GRUFMTower}
+# towers whose MLP representation another network can build on (an FM tower's logit is not its MLP's alone)
+REPRESENTATION_TOWERS = ("DIEN", "DIN", "DNN", "GRU_DNN")
+
+
+def _essm(cfg, features, make_tower, bodies):
+    towers = essm_towers(features, *bodies, cfg.ctr_sees_action_type, make_tower)
+    return list(towers.values()), lambda embedded: essm_outputs(towers["ctr"](embedded), towers["cvr"](embedded))
+
+
+# name -> builder(cfg, features, make_tower, tower names) -> (towers, wire(embedded) -> outputs)
+MULTI_TASK = {"ESSM": _essm, "SHARED_BOTTOM": shared_bottom, "MMOE": mmoe, "PLE": ple, "AITM": aitm,
+              "ESCM2": escm2}
+EXPERT_MODELS = ("SHARED_BOTTOM", "MMOE", "PLE", "AITM")  # built of `expert_model` towers; ESSM, ESCM2 of ctr_model, cvr_model
 BASELINES = ("RULE", "GBDT", "LR")  # not neural networks: fitted and scored by training.baselines
-MODEL_NAMES = (*TOWERS, "ESSM", *BASELINES)
+MODEL_NAMES = (*TOWERS, *MULTI_TASK, *BASELINES)
 ALIASES = {"ESMM": "ESSM"}  # the paper's spelling
 
 
-def canonical_name(name, setting="model", allow_essm=True):
-    """The registry name for `name` (aliases resolved); a PipelineError naming the valid ones otherwise."""
+def canonical_name(name, setting="model", valid=MODEL_NAMES):
+    """The registry name for `name` (aliases resolved) among `valid`; a PipelineError naming the valid ones otherwise."""
     name = ALIASES.get(name, name)
-    valid = MODEL_NAMES if allow_essm else tuple(TOWERS)
     if name not in valid:
-        listed = ", ".join(valid) + (" (alias ESMM)" if allow_essm else "")
+        aliases = [f"alias {alias}" for alias, target in ALIASES.items() if target in valid]
+        listed = ", ".join(valid) + (f" ({', '.join(aliases)})" if aliases else "")
         raise PipelineError(f"setting {setting}={name!r}: unknown model; valid: {listed}")
     return name
 
 
 def is_multi_task(cfg):
-    """True when cfg.model is ESSM: two towers, three outputs and three losses."""
-    return canonical_name(cfg.model) == "ESSM"
+    """True when cfg.model is a multi-task model: CTR, CVR and main outputs, and their losses."""
+    return canonical_name(cfg.model) in MULTI_TASK
 
 
 def is_baseline(cfg):
@@ -50,19 +70,38 @@ def is_baseline(cfg):
 
 
 def tower_names(cfg):
-    """The registry towers cfg.model is made of: (ctr, cvr) for ESSM, (model,) otherwise, () for a baseline."""
-    if is_multi_task(cfg):
-        return (canonical_name(cfg.ctr_model, "ctr_model", allow_essm=False),
-                canonical_name(cfg.cvr_model, "cvr_model", allow_essm=False))
-    return () if is_baseline(cfg) else (canonical_name(cfg.model),)
+    """The registry towers cfg.model is made of: (ctr, cvr) for a multi-task model (an expert model's
+    experts serve both tasks: (expert_model, expert_model)), (model,) otherwise, () for a baseline."""
+    name = canonical_name(cfg.model)
+    if name in EXPERT_MODELS:
+        expert = canonical_name(cfg.expert_model, "expert_model", REPRESENTATION_TOWERS)
+        return expert, expert
+    if name in MULTI_TASK:
+        return (canonical_name(cfg.ctr_model, "ctr_model", tuple(TOWERS)),
+                canonical_name(cfg.cvr_model, "cvr_model", tuple(TOWERS)))
+    return () if is_baseline(cfg) else (name,)
 
 
 def title(cfg):
-    """How runs name the model: ESSM(ctr=DIEN, cvr=GRU_DNN), or the model's name."""
-    if is_multi_task(cfg):
+    """How runs name the model: ESSM(ctr=DIEN, cvr=GRU_DNN), ESCM2-DR(ctr=..., cvr=...),
+    MMOE(experts=DNN), or the model's name."""
+    name = canonical_name(cfg.model)
+    if name in EXPERT_MODELS:
+        return f"{name}(experts={tower_names(cfg)[0]})"
+    if name in MULTI_TASK:
         ctr, cvr = tower_names(cfg)
-        return f"ESSM(ctr={ctr}, cvr={cvr})"
-    return canonical_name(cfg.model)
+        variant = f"-{cfg.escm2_variant.upper()}" if name == "ESCM2" else ""
+        return f"{name}{variant}(ctr={ctr}, cvr={cvr})"
+    return name
+
+
+def task_regularisers(cfg):
+    """The PurchaseTask settings of the losses a model's method adds: AITM's calibrator, ESCM²'s
+    counterfactual regulariser; none for the others."""
+    name = canonical_name(cfg.model)
+    return {"calibration_weight": cfg.aitm_calibration_weight if name == "AITM" else 0.0,
+            "counterfactual": cfg.escm2_variant if name == "ESCM2" else "",
+            "counterfactual_weight": cfg.escm2_weight, "propensity_floor": cfg.propensity_floor}
 
 
 def check_settings(cfg):
@@ -99,10 +138,11 @@ def checked_item2vec(item2vec, meta, embed_dim):
     return item2vec
 
 
-def make_tower(name, cfg, sequences, tower_name):
-    """One tower of the registry over the given sequence channels, sized by the settings."""
+def make_tower(name, cfg, sequences, tower_name, emit="logit"):
+    """One tower of the registry over the given sequence channels, sized by the settings; emit="hidden"
+    for its representation instead of its logit (models/tower.py)."""
     common = {"mlp_units": cfg.mlp_units, "mlp_activation": cfg.mlp_activation, "mlp_dropout": cfg.mlp_dropout,
-              "wide": cfg.wide, "name": tower_name}
+              "wide": cfg.wide, "emit": emit, "name": tower_name}
     if name == "DIEN":
         return DIENTower(sequences, gru_units=cfg.dien_gru_units, augru_units=cfg.dien_augru_units,
                          attention_units=cfg.attention_units, aux_units=cfg.dien_aux_units,
@@ -116,7 +156,7 @@ def make_tower(name, cfg, sequences, tower_name):
 
 
 def build_model(cfg, meta, item2vec=None):
-    """The model `cfg.model` (ESSM: with towers cfg.ctr_model and cfg.cvr_model) for this feature
+    """The model `cfg.model` (a multi-task model: of the towers `tower_names`) for this feature
     description, with the item embedding initialised from item2vec when given."""
     if is_baseline(cfg):
         raise PipelineError(f"setting model={cfg.model}: a baseline, not a neural network; "
@@ -124,22 +164,20 @@ def build_model(cfg, meta, item2vec=None):
     check_settings(cfg)
     check_feature_description(meta)
     all_channels = [f["name"] for f in meta["features"] if f["kind"] == "sequence"]
+    name = canonical_name(cfg.model)
     if is_multi_task(cfg):
-        towers = essm_towers(meta["features"], *tower_names(cfg), cfg.ctr_sees_action_type,
-                             lambda name, sequences, role: make_tower(name, cfg, sequences, role))
+        towers, wire = MULTI_TASK[name](
+            cfg, meta["features"],
+            lambda body, sequences, role, emit="logit": make_tower(body, cfg, sequences, role, emit), tower_names(cfg))
     else:
-        towers = {"main": make_tower(canonical_name(cfg.model), cfg, all_channels, "tower")}
-    first_order = {s for t in towers.values() if t.needs_first_order for s in t.sequences}
+        tower = make_tower(name, cfg, all_channels, "tower")
+        towers, wire = [tower], lambda embedded: {"main": ops.sigmoid(tower(embedded))}
+    first_order = {s for t in towers if t.needs_first_order for s in t.sequences}
     embedding = FeatureEmbedding(
         meta["features"], meta["vocab_sizes"], cfg.embed_dim, meta["target_action"],
         first_order=[s for s in all_channels if s in first_order],
         item2vec=checked_item2vec(item2vec, meta, cfg.embed_dim), sparse_above=cfg.sparse_update_above,
         l2=cfg.embed_l2, name="embedding")
     inputs = model_inputs(meta)
-    embedded = embedding(inputs)
-    logits = {role: tower(embedded) for role, tower in towers.items()}
-    if is_multi_task(cfg):
-        outputs = essm_outputs(logits["ctr"], logits["cvr"])
-    else:
-        outputs = {"main": ops.sigmoid(logits["main"])}
-    return keras.Model(inputs, outputs, name="_".join(("ESSM",) * is_multi_task(cfg) + tower_names(cfg)))
+    outputs = wire(embedding(inputs))
+    return keras.Model(inputs, outputs, name="_".join((name,) * is_multi_task(cfg) + tower_names(cfg)))

@@ -33,7 +33,7 @@ def test_int_is_accepted_for_a_float_setting():
 
 
 @pytest.mark.parametrize("argument, expected", [
-    ("no_such_key=1", "unknown setting 'no_such_key'; valid settings: allow_pickle"),
+    ("no_such_key=1", "unknown setting 'no_such_key'; valid settings: aitm_calibration_weight, allow_pickle"),
     ("max_len=abc", "setting max_len='abc': expected int like 100"),
     ("max_len=1.5", "setting max_len='1.5': expected int"),
     ("seeds=16", "setting seeds='16': expected list"),

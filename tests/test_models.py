@@ -216,11 +216,13 @@ def test_item2vec_initialises_the_shared_item_table(meta):
 
 
 def test_unknown_names_get_the_list_of_valid_ones(meta):
-    with pytest.raises(PipelineError, match="model='DeepCross'.*DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM, ESSM, RULE, GBDT"):
+    with pytest.raises(PipelineError, match="model='DeepCross'.*DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM, ESSM, "
+                                            "SHARED_BOTTOM, MMOE, PLE, AITM, ESCM2, RULE, GBDT, LR \\(alias ESMM\\)$"):
         build(meta, "DeepCross")
     with pytest.raises(PipelineError, match="ctr_model='ESSM'.*valid: DIEN, DIN, DNN, DeepFM, GRU_DNN, GRU_FM$"):
         build(meta, "ESSM", ("ESSM", "DIN"))
-    assert MODEL_NAMES == ("DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM", "RULE", "GBDT")
+    assert MODEL_NAMES == ("DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM", "SHARED_BOTTOM", "MMOE", "PLE",
+                           "AITM", "ESCM2", "RULE", "GBDT", "LR")
     assert set(TOWERS) == set(SINGLE)
 
 

@@ -31,14 +31,14 @@ def test_checkpoint_restores_model_and_optimizer(tmp_path):
     cfg = model_fixtures.small_settings(model="DNN", results_dir=str(tmp_path))
     meta = model_fixtures.make_meta()
     batches = make_dataset(model_fixtures.make_arrays(256), meta, 64, shuffle_seed=1)
-    trained = build_task(cfg, meta, None, steps_per_pass=4)
+    trained = build_task(cfg, meta, None, 4)
     trained.fit(batches, epochs=1, steps_per_epoch=3, verbose=0)
     saving = Progress(cfg, 16, meta)
     saving.begin()
     saving.save(trained, periods=1, stopped=False, run_dir=tmp_path / "run")
     (tmp_path / "run").mkdir()
 
-    fresh = build_task(cfg, meta, None, steps_per_pass=4)
+    fresh = build_task(cfg, meta, None, 4)
     resumed = Progress(cfg, 16, meta)
     assert resumed.periods == 1 and resumed.run_dir == tmp_path / "run"
     resumed.restore(fresh)
@@ -75,7 +75,7 @@ def test_killed_run_continues_in_its_folder_with_its_evaluations(workspace, monk
 def test_training_seconds_count_each_second_once_however_often_a_run_saves(tmp_path, monkeypatch):
     cfg = model_fixtures.small_settings(model="DNN", results_dir=str(tmp_path))
     meta = model_fixtures.make_meta()
-    task = build_task(cfg, meta, None, steps_per_pass=4)
+    task = build_task(cfg, meta, None, 4)
     clock = iter([100.0, 110.0, 120.0, 130.0, 500.0, 540.0])
     monkeypatch.setattr("training.resume.time.perf_counter", lambda: next(clock))
     (tmp_path / "run").mkdir()

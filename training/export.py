@@ -6,7 +6,7 @@
 Writes ddata/results/<run id>/saved_model/. Its `serve` endpoint takes the processed feature arrays
 by name, as meta.json["features"] describes them (sparse ids int32 [B], sequences int32 [B, T] of
 any T, padded in front with 0, dense float32 [B, D]), and returns the probabilities: {"main"}, and
-{"main", "ctr", "cvr"} for ESSM.
+{"main", "ctr", "cvr"} for a multi-task model (ESCM2-DR also "imputed_error").
 
     served = tf.saved_model.load("ddata/results/<run id>/saved_model")
     probabilities = served.serve({"item": ..., "hist_item": ..., ...})

@@ -7,7 +7,7 @@ Scores the processed data's open split (the open window: pairs with an action in
 window_days of the log, features and sequences up to its end, no labels) with any run, a network's
 best weights or a baseline's fitted state (training.saved_run), and writes into
 ddata/results/<run id>/forecast/:
-  scores.parquet       every scored pair: user_id, item_id, p_main (p_ctr, p_cvr for ESSM),
+  scores.parquet       every scored pair: user_id, item_id, p_main (p_ctr, p_cvr for a multi-task model),
                        rank_for_item (the user's rank among the item's users, 1 first) and
                        rank_for_user (the item's rank among the user's items)
   buyers_by_item.csv   the top_k users of each item: items with the most expected buyers (sum of

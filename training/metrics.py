@@ -1,6 +1,6 @@
 """Exact evaluation metrics: AUC (scikit-learn), per-user GAUC and log loss.
 
-Main AUC scores the purchase probability (pCTCVR for ESSM) against buys; CTR AUC scores pCTR against
+Main AUC scores the purchase probability (pCTCVR for ESSM, ESCM2) against buys; CTR AUC scores pCTR against
 interactions; CVR AUC scores pCVR against buys on interacted samples only, where it is defined.
 """
 import numpy as np
