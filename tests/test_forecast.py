@@ -109,7 +109,7 @@ def test_attention_weights_are_the_attention_the_model_scores_with(model):
         pooled = tf.reduce_sum(weights[..., None] * keys, axis=1)
     else:
         pooled = tower.evolution(tower.extractor(keys, mask), tf.constant(weights), mask)
-    replayed = tower.head([side, query, pooled]).numpy()
+    replayed = tower.head(embedded, [side, query, pooled]).numpy()
     expected = logit(net.predict(feature_inputs(arrays, meta), verbose=0)["main"].astype(np.float64))
     np.testing.assert_allclose(replayed, expected, atol=1e-4)
     assert np.ptp(weights[mask.numpy()]) > 0 and not weights[~mask.numpy()].any()
