@@ -48,10 +48,11 @@ import pandas as pd
 
 import configurator
 import errors
-from preprocessing import raw_data
+from preprocessing import log_shape, log_twin, raw_data, windows
 
 DEMO_FILES = ("actions.parquet", "items.parquet", "users.parquet")
 ORACLE_FILE = "demo_oracle.parquet"  # each pair's true chances in the newest label range (preprocessing.demo_oracle)
+LIKE_FILE = "like.json"  # a twin's source, fitted settings and statistics side by side (make_demo_data like=DIR)
 MARKER = "demo.json"  # settings, oracle range and file digests; marks raw_dir as replaceable demo data
 GENERATOR = "preprocessing.make_demo_data"  # the marker's signature, with the digests of the files written
 
@@ -663,9 +664,10 @@ def _tables(rng, items, users, log, start, user_ids, item_ids, shape):
     return actions, catalogue, people
 
 
-def write(actions, items, users, raw_dir, settings, oracle=None, oracle_info=None):
-    """Writes the three tables, the oracle (when given) and the signed marker into raw_dir at once,
-    replacing an older demo set; refuses (check_replaceable) to touch a raw_dir holding anything else."""
+def write(actions, items, users, raw_dir, settings, oracle=None, oracle_info=None, like=None):
+    """Writes the three tables, the oracle (when given), like.json (a twin's comparison, when given) and
+    the signed marker into raw_dir at once, replacing an older demo set; refuses (check_replaceable) to
+    touch a raw_dir holding anything else."""
     raw_dir = check_replaceable(raw_dir)
     tables = dict(zip(DEMO_FILES, (actions, items, users)))
     if oracle is not None:
@@ -675,8 +677,12 @@ def write(actions, items, users, raw_dir, settings, oracle=None, oracle_info=Non
     try:
         for name, table in tables.items():
             table.to_parquet(staging / name, index=False)
+        written = list(tables)
+        if like is not None:
+            (staging / LIKE_FILE).write_text(json.dumps(like, indent=1) + "\n")
+            written.append(LIKE_FILE)
         marker = {"generator": GENERATOR, "settings": settings, "oracle": oracle_info,
-                  "files": {name: _digest(staging / name) for name in tables}}
+                  "files": {name: _digest(staging / name) for name in written}}
         (staging / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
         if raw_dir.exists():
             old = pathlib.Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}.old.", dir=raw_dir.parent))
@@ -704,7 +710,7 @@ def check_replaceable(raw_dir):
     if not path.is_dir():
         raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder")
     names = sorted(p.name for p in path.iterdir())
-    foreign = [name for name in names if name not in (*DEMO_FILES, ORACLE_FILE, MARKER)]
+    foreign = [name for name in names if name not in (*DEMO_FILES, ORACLE_FILE, LIKE_FILE, MARKER)]
     if foreign:
         raise errors.PipelineError(f"raw_dir={raw_dir} holds files that are not a generated demo set "
                                    f"({', '.join(foreign[:5])}); move them away or choose another raw_dir")
@@ -744,13 +750,40 @@ def main(argv=None):
     cfg = configurator.load(argv)
     check_replaceable(cfg.raw_dir)  # fail before the generation's seconds, not after
     began = time.perf_counter()
-    (actions, items, users), oracle, oracle_info = generate_with_oracle(cfg)
-    settings = {k: v for k, v in vars(cfg).items() if k.startswith("demo_")}
-    write(actions, items, users, cfg.raw_dir, settings, oracle, oracle_info)
+    if cfg.like:
+        actions, items, users, oracle, oracle_info, settings, like = _twin(cfg)
+    else:
+        (actions, items, users), oracle, oracle_info = generate_with_oracle(cfg)
+        settings, like = {k: v for k, v in vars(cfg).items() if k.startswith("demo_")}, None
+    write(actions, items, users, cfg.raw_dir, settings, oracle, oracle_info, like)
+    if like is not None:
+        print(log_shape.table(like["statistics"]))
     times = actions["action_time"]
     print(f"demo data: {len(actions)} actions, {len(users)} users, {len(items)} items, "
           f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}, oracle of {len(oracle) if oracle is not None else 0} "
           f"pairs, {time.perf_counter() - began:.1f} s -> {cfg.raw_dir}")
+
+
+def _twin(cfg):
+    """A twin of the raw log in cfg.like: its tables, oracle, settings and like.json's content. The
+    oracle's label range is window_days long, or as long as the windows that fit the span allow."""
+    if pathlib.Path(cfg.like).resolve() == pathlib.Path(cfg.raw_dir).resolve():
+        raise errors.PipelineError(f"like={cfg.like} is raw_dir: the twin is written to a folder of its own")
+    source = raw_data.load_raw(cfg.like)
+    twin_cfg, shape, source_shape = log_twin.fit(cfg, source)
+    span = (pd.Timestamp(twin_cfg.demo_end) - pd.Timestamp(twin_cfg.demo_start)).days + 1
+    if 2 * twin_cfg.window_days > span:
+        fit = windows.fitting_settings(span, twin_cfg.num_windows, twin_cfg.window_days, twin_cfg.window_stride_days)
+        if fit is not None:
+            twin_cfg.window_days = fit[1]
+            print(f"the oracle's label range is the windows that fit: num_windows={fit[0]} window_days={fit[1]} "
+                  f"window_stride_days={fit[2]}")
+    (actions, items, users), oracle, oracle_info = generate_with_oracle(twin_cfg, shape)
+    rows = log_shape.compare(source_shape, log_shape.measure(actions, items, users), twin_cfg.demo_scale)
+    settings = log_twin.shape_settings(twin_cfg, shape)
+    like = {"source": str(cfg.like), "settings": settings, "statistics": rows,
+            "within": sum(row["within"] for row in rows), "of": len(rows)}
+    return actions, items, users, oracle, oracle_info, {**settings, "like": str(cfg.like)}, like
 
 
 if __name__ == "__main__":
