@@ -104,19 +104,19 @@ class Shape:
     category_zipf: float = 1.0  # category popularity ~ rank^-a
     item_zipf: float = 1.1  # item popularity within its category ~ rank^-a
     category_breadth: float = 0.6  # items in a category ~ its popularity^b (big categories are broad)
-    activity_median: float = 0.13  # median chance that a user comes on a given day
+    activity_median: float = 0.11  # median chance that a user comes on a given day
     activity_cap: float = 0.9  # no user comes on more days than this share
     explore: float = 0.05  # share of the items newly looked at that come from any category, not an interest
-    new_items: float = 2.2  # items newly looked at per active day, besides the first (Poisson mean)
-    revisit: float = 0.11  # chance that an active user revisits a fresh in-interest pair (before decay)
+    new_items: float = 3.2  # items newly looked at per active day, besides the first (Poisson mean)
+    revisit: float = 0.09  # chance that an active user revisits a fresh in-interest pair (before decay)
     browses: float = 0.8  # extra browses per visit (Poisson mean)
-    sessions: float = 1.0  # sessions per active day besides the first (Poisson mean); a day's visits fall into them
+    sessions: float = 1.5  # sessions per active day besides the first (Poisson mean); a day's visits fall into them
     cart: float = 0.02  # chance of follow/cart on a visit of a browsed pair (times the pair's affinity)
     follow_share: float = 0.3  # follows among follow/cart actions
-    order_after_cart: float = 0.15  # chance of an order on a visit after a cart (times affinity)
-    direct: float = 0.0035  # chance of an order on a visit of a browsed pair without a cart (times affinity) ...
-    direct_known: float = 0.3  # ... times this for a pair visited on an earlier day
-    blind: float = 0.5  # share of those orders placed with no browse of the item on the visit (from a list)
+    order_after_cart: float = 0.06  # chance of an order on a visit after a cart (times affinity)
+    direct: float = 0.01  # chance of an order on a visit of a browsed pair without a cart (times affinity) ...
+    direct_known: float = 0.2  # ... times this for a pair visited on an earlier day
+    blind: float = 0.8  # share of those orders placed with no browse of the item on the visit (from a list)
     comment: float = 0.4  # chance that an order gets a comment
     known: tuple = ("brand_code", "shop_id", "item_third_cate_cd", "vender_id", "shop_score",
                     "age", "sex", "user_level")  # side attributes written; the others are unknown (-1)
