@@ -35,20 +35,22 @@ def test_shape_of_a_hand_written_log():
         (1, 1, "2020-01-04 10:00", 2),
         # user 2: orders item 2 with no action before, and item 3 after a browse the same hour
         (2, 2, "2020-01-04 10:00", 2), (2, 3, "2020-01-04 11:00", 1), (2, 3, "2020-01-04 11:05", 2),
+        # user 3: browses item 3 five calendar days before ordering it, but 121 hours before
+        (3, 3, "2020-01-01 09:00", 1), (3, 3, "2020-01-06 10:00", 2),
     ])
     shape = log_shape.measure(actions, items, users)
-    assert shape["users"] == 2 and shape["span_days"] == 4 and shape["categories_seen"] == 2
-    assert shape["actions_per_active_day"] == pytest.approx(7 / 4)  # user-days: (1,1), (1,3), (1,4), (2,4)
-    assert shape["sessions_per_active_day"] == pytest.approx(6 / 4)  # day 3 of user 1 and day 4 of user 2: two
-    assert shape["mix_order"] == pytest.approx(3 / 7) and shape["mix_cart"] == pytest.approx(1 / 7)
-    assert shape["orders_without_earlier_day"] == pytest.approx(2 / 3)  # item 1 was acted on the days before
-    assert shape["orders_without_earlier_action"] == pytest.approx(1 / 3)  # only item 2 comes alone
-    assert shape["orders_after_cart"] == pytest.approx(1 / 3)
-    assert shape["orders_after_browse_and_cart"] == pytest.approx(1 / 3)
-    assert shape["cart_of_browsed_pairs"] == pytest.approx(1 / 2)
-    assert shape["buyers_per_user"] == 1.0 and shape["orders_per_buyer"] == pytest.approx(1.5)
-    # last 2 days (3rd and 4th) against the 2 before: of the three buyer pairs only (1, 1) acted before
-    assert shape["retained_buyer_pairs"] == pytest.approx(1 / 3)
+    assert shape["users"] == 3 and shape["span_days"] == 6 and shape["categories_seen"] == 2
+    assert shape["actions_per_active_day"] == pytest.approx(9 / 6)
+    assert shape["sessions_per_active_day"] == pytest.approx(8 / 6)  # day 3 of user 1 and day 4 of user 2: two
+    assert shape["mix_order"] == pytest.approx(4 / 9) and shape["mix_cart"] == pytest.approx(1 / 9)
+    assert shape["orders_without_earlier_day"] == pytest.approx(2 / 4)  # items 2 and 3 of user 2
+    assert shape["orders_without_earlier_action"] == pytest.approx(2 / 4)  # item 2 of user 2, item 3 of user 3
+    assert shape["orders_after_cart"] == pytest.approx(1 / 4)
+    assert shape["orders_after_browse_and_cart"] == pytest.approx(1 / 4)
+    assert shape["cart_of_browsed_pairs"] == pytest.approx(1 / 3) and shape["order_of_carted_pairs"] == 1.0
+    assert shape["buyers_per_user"] == 1.0 and shape["orders_per_buyer"] == pytest.approx(4 / 3)
+    # the last 3 days (half the span) against the 3 before: users 1 and 3 acted on their buyer pairs then
+    assert shape["retained_buyer_pairs"] == pytest.approx(2 / 4)
     assert shape["known_item_third_cate_cd"] == 2 and shape["known_brand_code"] == 0 and shape["known_age"] == 0
 
 
