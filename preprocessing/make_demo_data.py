@@ -1,6 +1,7 @@
 """Generates a demo behaviour log in the raw-data format (README "Raw data") and writes it to raw_dir.
 
     python -m preprocessing.make_demo_data demo_scale=10 raw_dir=/tmp/raw
+    python -m preprocessing.make_demo_data like=ddata/taobao raw_dir=ddata/twin   # a real log's twin
 
 The log is simulated day by day, vectorised over users and (user, item) pairs, so that it carries
 the structure the models are meant to find:
@@ -11,8 +12,11 @@ the structure the models are meant to find:
   - each user holds a few interest slots (a category, a preferred brand in it, a weight); slots
     drift to new categories over time, so recent behaviour predicts the next days better than old;
     some slots are buying missions, which draw more browsing and end soon after an order;
-  - a visit to an item is a few browses, possibly a follow or an add to cart, and an order usually
-    on a later visit; an order is followed by a comment days later with some probability;
+  - a visit to an item is a few browses, possibly a follow or an add to cart, and an order on a
+    later visit after a cart; but as in real shopping most orders come without a cart, many on the
+    first visit of the item and some with no browse of it at all (from a list); an order is
+    followed by a comment days later with some probability;
+  - a user's visits of a day fall into a few sessions, one visit after another (bursts);
   - a user comes back to items seen before while the item's category is still among the user's
     interests, more often shortly after the last visit and after an add to cart;
   - how likely a pair comes back and converts depends on the target item: on how many items of its
@@ -20,9 +24,11 @@ the structure the models are meant to find:
     being a current mission, on its brand being the slot's preferred brand, on its quality and its
     shop's score; so the relevant part of a user's history is the part about the target's category
     and brand, which is what DIN/DIEN attention reads.
-Calibration on the original's windows (5-day interaction range, next 5 days as label range):
-about 15% of the distinct (user, item) pairs of an interaction range act again in the label range,
-and about 1% order. The same settings always give the same tables.
+Shape holds the settings of the log's shape (DEMO_SHAPE: the default demo's; log_twin fits them to
+a real log for like=DIR, and like.json lists both logs' statistics, log_shape, side by side). On
+the original's windows (5-day interaction range, next 5 days as label range) about 13% of the
+distinct (user, item) pairs of an interaction range act again in the label range, and about 0.85%
+order (the original: 15.3% and 0.97%). The same settings always give the same tables.
 
 Beside the tables it writes the oracle, demo_oracle.parquet: for every pair the simulation knows at
 the start of the newest label range (the last window_days days), and every pair acting in the
