@@ -23,9 +23,9 @@ demo_seed = 2021  # the generator is deterministic for a given seed and size
 like = ""  # a raw-data folder: make_demo_data generates its twin, a log of the same shape, instead of the demo
 
 # ---------------------------------------------------------------- samples
-num_windows = 6  # sliding windows, newest first, anchored at the last day of the data
+num_windows = 6  # sliding windows, newest first, anchored at the last day of the data (purged ones count)
 window_days = 5  # length of each interaction range and of each label range
-window_stride_days = 5  # how far each older window steps back
+window_stride_days = 5  # how far each older window steps back; below window_days, windows nearest dev/test are purged
 use_oldest_window = False  # the original left its oldest window unused; True adds it to train
 split_by = "user"  # newest window -> dev/test halved by "user" (disjoint users) or "random" (original)
 max_len = 100  # behaviour-sequence length kept per sample (the most recent actions)
@@ -35,6 +35,7 @@ w2v_epochs = 5  # Word2Vec passes over the sequences
 w2v_min_count = 1  # items seen fewer times get a small random vector
 w2v_sample = 1e-4  # Word2Vec downsampling of frequent items (gensim's sample); also makes it faster
 embed_dim = 16  # embedding size of every categorical feature (and of item2vec)
+embed_l2 = 0.0  # L2 penalty on the embedding rows a batch looks up for its targets and side ids
 split_seed = 2021  # seeds the dev/test halving of the newest window, Word2Vec and unseen items' item2vec rows
 w2v_max_tokens = 200000  # item2vec corpus budget (tokens); beyond it whole users are sampled (seeded), bounding its time
 
@@ -46,6 +47,7 @@ ctr_sees_action_type = False  # the original hid the action-type channel from th
 mlp_units = [568, 256, 128, 64]  # hidden sizes of every tower's MLP (the original's last version)
 mlp_activation = "prelu"  # "prelu" or "dice"
 mlp_dropout = 0.0  # dropout after each MLP layer
+wide = True  # the dense and pair features also reach every tower's logit through a linear term
 attention_units = [80, 40]  # DIN/DIEN attention MLP hidden sizes
 attention_softmax = True  # DIN: softmax over the real steps, as the DIN authors' code does; the paper's unnormalised sum fed the MLP inputs of ~450x their usual variance (False: as the paper)
 dien_gru_units = 32  # DIEN interest extractor GRU
@@ -56,13 +58,14 @@ gru_units = 64  # GRU of GRU_DNN and GRU_FM
 
 # ---------------------------------------------------------------- training
 learning_rate = 0.008  # Adam learning rate (the README's best)
-lr_decay = 0.5  # learning rate multiplied by this after each epoch
+lr_decay = 0.5  # learning rate multiplied by this after each pass (or each min_updates steps, if more)
 clip_norm = 3.0  # gradients clipped to this global norm
 sparse_update_above = 1_000_000  # an embedding table with more ids gets sparse gradients and lazy Adam updates (docs/scaling.md)
-batch_size = 2048  # training batch
+batch_size = "auto"  # training batch; auto: sized to the training split, 64 to 2048 (training/schedule.py)
 eval_batch_size = 8192  # evaluation batch
-eval_every = 100  # evaluate on dev every this many training steps
-patience = 30  # stop after this many evaluations without a better dev Main AUC
+eval_every = "auto"  # evaluate on dev every this many training steps; auto: 4 times a pass
+patience = 30  # stop after this many evaluations without a better dev Main AUC (averaged over a few when dev has few buyers)
+min_updates = 300  # training steps before early stopping may end a run; the learning rate decays at most this often
 max_epochs = 100  # upper bound on passes over the training split
 label_smoothing = 0.1  # on the auxiliary (CTR) loss only
 ctr_weight = 1.0  # weight of the CTR loss in ESSM

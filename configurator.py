@@ -1,4 +1,5 @@
-"""Settings of one run: the defaults in config.py, then preset files, then `key=value` arguments.
+"""Settings of one run: the defaults in config.py, then the window settings an import proposed for
+raw_dir (preprocessing/import_proposal.py), then preset files, then `key=value` arguments.
 
 Values are parsed as Python literals (`0.004`, `[16,17]`, `True`, `DIN`); a bare word is taken as
 a string. An override must name a key of config.py and keep that key's type (an int is accepted
@@ -6,7 +7,8 @@ where a float is expected).
 
 `config=configs/demo.py` names a preset file: plain `key = value` assignments of config.py keys,
 checked like command-line values. Preset files are applied first, in command-line order, then the
-other `key=value` arguments, so `config=configs/demo.py max_epochs=5` keeps max_epochs=5.
+other `key=value` arguments, so `config=configs/demo.py max_epochs=5` keeps max_epochs=5. A setting
+given by either wins over the import's proposal.
 """
 import ast
 import datetime
@@ -19,8 +21,10 @@ import types
 
 import config
 from errors import PipelineError
+from preprocessing import import_proposal
 
 PRESET = "config"  # the setting that names preset files
+AUTO = "auto"  # a setting sized from the data (training.schedule)
 SEED_LIMIT = 2**32  # numpy's global seed (keras.utils.set_random_seed) must be below this
 MAX_SEQUENCE = 10_000  # max_len beyond this gives [samples, max_len] arrays no machine holds for a real log
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")  # a study names its report folder
@@ -29,6 +33,13 @@ MAX_SIZE = 16_384  # embedding and layer widths beyond this exhaust memory befor
 
 class ConfigError(PipelineError):
     """A bad setting; its message is one line meant for the user."""
+
+
+class Settings(types.SimpleNamespace):
+    """The settings of a run as attributes. `from_import` is not a setting (a slot, so vars() leaves it
+    out): None, or (file, {setting: value taken from the import's proposal}, {setting: value given
+    instead of the proposal's})."""
+    __slots__ = ("from_import",)
 
 
 def defaults():
@@ -45,12 +56,15 @@ def _check_known(key, values, where=""):
 def _typed(key, value, default, shown, where=""):
     """value with the type of default (int -> float, tuple -> list); ConfigError otherwise."""
     expected = type(default)
+    if default == AUTO and isinstance(value, int) and not isinstance(value, bool):
+        return value  # a setting sized automatically takes a number in its place
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if expected is list and isinstance(value, tuple):
         value = list(value)
     if type(value) is not expected:
-        raise ConfigError(f"{where}setting {key}={shown!r}: expected {expected.__name__} like {default!r}")
+        wanted = f"{AUTO!r} or a whole number" if default == AUTO else f"{expected.__name__} like {default!r}"
+        raise ConfigError(f"{where}setting {key}={shown!r}: expected {wanted}")
     if expected is list and default and value:
         inner = type(default[0])
         value = [float(v) if inner is float and isinstance(v, int) and not isinstance(v, bool) else v for v in value]
@@ -125,6 +139,17 @@ def _number(low, high=math.inf, low_open=False, high_open=False, example=None):
     return rule
 
 
+def _auto_or_whole(low):
+    whole = _whole(low)
+
+    def rule(v):
+        if v == AUTO:
+            return None
+        problem = whole(v) if isinstance(v, int) else "a whole number"
+        return problem and f"{AUTO!r} or {problem}"
+    return rule
+
+
 def _one_of(*options):
     return lambda v: None if v in options else f"one of {', '.join(options)}"
 
@@ -170,16 +195,17 @@ RULES = {
     "num_windows": _whole(1), "window_days": _whole(1), "window_stride_days": _whole(1),
     "use_oldest_window": _anything, "split_by": _one_of("user", "random"), "max_len": _whole(1, MAX_SEQUENCE),
     "use_item2vec": _anything, "w2v_window": _whole(1), "w2v_epochs": _whole(1), "w2v_min_count": _whole(1),
-    "w2v_sample": _number(0, 1, high_open=True, example=1e-4), "embed_dim": _whole(1, MAX_SIZE),
+    "w2v_sample": _number(0, 1, high_open=True, example=1e-4), "embed_dim": _whole(1, MAX_SIZE), "embed_l2": _number(0),
     "split_seed": _whole(0, SEED_LIMIT - 1), "w2v_max_tokens": _whole(1),
     "model": _text, "ctr_model": _text, "cvr_model": _text, "ctr_sees_action_type": _anything,
-    "mlp_units": _sizes, "mlp_activation": _text, "mlp_dropout": _number(0, 1, high_open=True),
+    "mlp_units": _sizes, "mlp_activation": _text, "mlp_dropout": _number(0, 1, high_open=True), "wide": _anything,
     "attention_units": _sizes, "attention_softmax": _anything, "dien_gru_units": _whole(1, MAX_SIZE),
     "dien_augru_units": _whole(1, MAX_SIZE), "dien_aux_weight": _number(0), "dien_aux_units": _sizes,
     "gru_units": _whole(1, MAX_SIZE),
     "learning_rate": _number(0, low_open=True, example=0.008), "lr_decay": _number(0, 1, low_open=True),
-    "clip_norm": _number(0, low_open=True), "sparse_update_above": _whole(0), "batch_size": _whole(1), "eval_batch_size": _whole(1),
-    "eval_every": _whole(1), "patience": _whole(0), "max_epochs": _whole(1),
+    "clip_norm": _number(0, low_open=True), "sparse_update_above": _whole(0), "batch_size": _auto_or_whole(1),
+    "eval_batch_size": _whole(1), "eval_every": _auto_or_whole(1), "patience": _whole(0), "max_epochs": _whole(1),
+    "min_updates": _whole(1),
     "label_smoothing": _number(0, 1, high_open=True), "ctr_weight": _number(0), "cvr_weight": _number(0),
     "seeds": _seeds, "jit_compile": _anything, "deterministic": _anything,
     "distribute": _one_of("none", "mirrored", "multi_worker"), "resume": _anything, "study": _study,
@@ -227,8 +253,9 @@ def validate(values):
 
 
 def load(argv=None, **overrides):
-    """Settings as a namespace: config.py's defaults, then the preset files named by `config=...`,
-    then the other `key=value` strings, then keyword values."""
+    """Settings as a namespace: config.py's defaults, then the window settings proposed by the import
+    in raw_dir for those not given, then the preset files named by `config=...`, then the other
+    `key=value` strings, then keyword values."""
     default = defaults()
     pairs = [_split(arg) for arg in (sys.argv[1:] if argv is None else argv)]
     for key, _ in pairs:
@@ -236,21 +263,36 @@ def load(argv=None, **overrides):
     presets = [text for key, text in pairs if key == PRESET]
     if overrides.get(PRESET):
         presets.append(overrides.pop(PRESET))
-    values = dict(default)
+    given = {}
     for path in presets:
-        values.update(preset_values(path, default))
-    values[PRESET] = ",".join(presets)
+        given.update(preset_values(path, default))
     for key, text in pairs:
         if key != PRESET:
-            values[key] = _parse_value(key, text, default[key])
+            given[key] = _parse_value(key, text, default[key])
     for key, value in overrides.items():
         _check_known(key, default)
-        values[key] = _typed(key, value, default[key], value)
+        given[key] = _typed(key, value, default[key], value)
+    values = {**default, **given, PRESET: ",".join(presets)}
+    proposal = import_proposal.read(values["raw_dir"]) if _text(values["raw_dir"]) is None else {}
+    taken = {key: value for key, value in proposal.items() if key not in given}
+    values.update(taken)
     validate(values)
-    return types.SimpleNamespace(**values)
+    settings = Settings(**values)
+    settings.from_import = (str(pathlib.Path(values["raw_dir"]) / import_proposal.FILE), taken,
+                            {key: given[key] for key in proposal if key in given}) if proposal else None
+    return settings
+
+
+def from_import_line(cfg):
+    """The line saying which settings came from raw_dir's import proposal, or None when it has none."""
+    found = getattr(cfg, "from_import", None)
+    return import_proposal.describe(*found) if found else None
 
 
 def changed(cfg):
-    """The settings of cfg that differ from config.py's defaults."""
+    """The settings of cfg that differ from config.py's defaults, and those given in place of an import's
+    proposal (so that loading them again gives cfg whatever raw_dir proposes)."""
     default = defaults()
-    return {k: v for k, v in vars(cfg).items() if default.get(k) != v}
+    found = getattr(cfg, "from_import", None)
+    overridden = found[2] if found else {}
+    return {k: v for k, v in vars(cfg).items() if default.get(k) != v or k in overridden}

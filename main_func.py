@@ -7,7 +7,6 @@ per seed with early stopping on dev Main AUC, evaluates the best weights on test
 seed to ddata/results/runs.csv and prints mean ± std over the seeds.
 """
 import datetime
-import math
 import sys
 import time
 from pathlib import Path
@@ -24,11 +23,11 @@ import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
 from models import registry  # noqa: E402
 from preprocessing.build_dataset import ensure_dataset  # noqa: E402
-from preprocessing.processed_data import dataset_id, load_meta, load_split  # noqa: E402
-from training import distributed, runs_log  # noqa: E402
+from preprocessing.processed_data import dataset_id, load_array, load_meta, load_split  # noqa: E402
+from training import collapse, distributed, runs_log, schedule  # noqa: E402
 from training.baselines import make_baseline  # noqa: E402
 from training.dev_curve import write_dev_curve  # noqa: E402
-from training.dev_evaluation import DevEvaluation  # noqa: E402
+from training.dev_evaluation import MONITOR, DevEvaluation  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.list_metrics import list_metrics  # noqa: E402
 from training.metrics import purchase_metrics  # noqa: E402
@@ -50,7 +49,10 @@ def load_data(cfg):
         if not np.any(arrays["label_buy"] > 0):
             raise PipelineError(f"{processed / split}/label_buy.npy: the {split} split has no purchase; "
                                 "AUC is undefined, use more data or longer windows")
-    item2vec = np.load(processed / meta["item2vec"], allow_pickle=False) if meta.get("item2vec") else None
+    item2vec = load_array(processed / meta["item2vec"]) if meta.get("item2vec") else None
+    if item2vec is not None and item2vec.shape != (meta["vocab_sizes"]["item"], meta["embed_dim"]):
+        raise PipelineError(f"{processed / meta['item2vec']}: shape {item2vec.shape}, expected "
+                            f"({meta['vocab_sizes']['item']}, {meta['embed_dim']}); rebuild: sh scr/pre_processing.sh")
     return meta, data, item2vec
 
 
@@ -83,6 +85,8 @@ def evaluate(row, run_dir, predict, cfg, data):
     per-sample predictions in the run's folder."""
     predictions = {split: predict(split) for split in ("dev", "test")}
     for split, outputs in predictions.items():
+        collapse.check_predictions(outputs["main"], split, run_dir)
+    for split, outputs in predictions.items():
         metrics = purchase_metrics(outputs, data[split]["label_buy"], data[split]["label_interact"],
                                    data[split]["user"])
         row.update({f"{split}_{name}": value for name, value in metrics.items()})
@@ -108,42 +112,39 @@ def fit_baseline(cfg, seed, meta, data):
 
 
 def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
-    """One run: fit with dev evaluation every `eval_every` steps, reload the best weights, test."""
+    """One run: fit with dev evaluation every evaluation period, reload the best weights, test."""
     if registry.is_baseline(cfg):
         return fit_baseline(cfg, seed, meta, data)
     keras.utils.set_random_seed(seed)
     progress = Progress(cfg, seed, meta, chief=distributed.is_chief(strategy))
     train_size = len(data["train"]["label_buy"])
-    steps_per_pass = math.ceil(train_size / cfg.batch_size)
-    # an evaluation period never runs past max_epochs, even when eval_every is longer than a pass
-    period_steps = min(cfg.eval_every, math.ceil(cfg.max_epochs * steps_per_pass))
-    periods = math.ceil(cfg.max_epochs * steps_per_pass / period_steps)
+    plan = schedule.plan(cfg, train_size, int(np.sum(data["dev"]["label_buy"] > 0)), strategy.num_replicas_in_sync)
     with strategy.scope():
-        task = build_task(cfg, meta, item2vec, steps_per_pass)
+        task = build_task(cfg, meta, item2vec, plan.decay_steps)
     # a resumed run reshuffles from another seed rather than replaying the batches it began with
-    batches = distributed.training_input(strategy, data["train"], meta, cfg.batch_size, seed + progress.periods)
+    batches = distributed.training_input(strategy, data["train"], meta, plan.batch_size, seed + progress.periods)
     if not progress.chief:
-        return distributed.train(strategy, task, batches, periods, period_steps, progress)
+        return distributed.train(strategy, task, batches, plan.periods, plan.period_steps, progress)
     run_dir = progress.run_dir or new_run_dir(cfg, seed)
     row = run_row(cfg, seed, run_dir, meta)
 
     evaluation_sets = {split: make_dataset(data[split], meta, cfg.eval_batch_size) for split in ("dev", "test")}
-    dev_evaluation = DevEvaluation(evaluation_sets["dev"], data["dev"])
+    dev_evaluation = DevEvaluation(evaluation_sets["dev"], data["dev"], plan.smoothing)
     best_weights = run_dir / "best.weights.h5"
     callbacks = [
         dev_evaluation,
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(best_weights, monitor="val_main_auc", mode="max",
+        keras.callbacks.ModelCheckpoint(best_weights, monitor=MONITOR, mode="max",
                                         save_best_only=True, save_weights_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_main_auc", mode="max", patience=cfg.patience),
+        keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=plan.patience,
+                                      start_from_epoch=plan.first_stop),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), profile_batch=0),
     ]
-    print(f"training {run_dir.name}: {train_size} samples, {steps_per_pass} steps per pass, "
-          f"dev evaluated every {period_steps} steps")
+    print(f"training {run_dir.name}: {train_size} samples; {plan.describe()}")
     start = time.perf_counter()
     # One Keras "epoch" is one evaluation period; a progress bar on a terminal, a line per period in a log.
-    model = distributed.train(strategy, task, batches, periods, period_steps, progress, run_dir, callbacks,
-                              lambda: build_task(cfg, meta, None, steps_per_pass),
+    model = distributed.train(strategy, task, batches, plan.periods, plan.period_steps, progress, run_dir,
+                              callbacks, lambda: build_task(cfg, meta, None, plan.decay_steps),
                               verbose=1 if sys.stdout.isatty() else 2)
     fit_seconds = time.perf_counter() - start + progress.earlier_seconds
     if not best_weights.exists():
@@ -151,14 +152,16 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
                             "try a lower learning_rate")
     model.load_weights(best_weights)
 
-    steps_run = len(dev_evaluation.evaluations) * period_steps
-    best_period = int(np.nanargmax([e["main_auc"] for e in dev_evaluation.evaluations]))
+    evaluations = dev_evaluation.evaluations
+    steps_run = len(evaluations) * plan.period_steps
+    best_period = int(np.nanargmax([e["selection_auc"] for e in evaluations]))
     train_seconds = fit_seconds - dev_evaluation.seconds
-    row.update({"best_step": (best_period + 1) * period_steps,
-                "epochs": round(steps_run / steps_per_pass, 3), "train_seconds": round(train_seconds, 1),
-                "train_samples_per_second": round(steps_run * cfg.batch_size / train_seconds, 1),
-                "dev_evaluations": dev_evaluation.evaluations})
-    write_dev_curve(run_dir, dev_evaluation.evaluations, period_steps, steps_per_pass)
+    row.update({"best_step": (best_period + 1) * plan.period_steps,
+                "epochs": round(steps_run / plan.steps_per_pass, 3), "train_seconds": round(train_seconds, 1),
+                "train_samples_per_second": round(steps_run * plan.batch_size / train_seconds, 1),
+                "dev_evaluations": evaluations})
+    write_dev_curve(run_dir, evaluations, plan.period_steps, plan.steps_per_pass)
+    collapse.check_curve(evaluations, run_dir)
     row = evaluate(row, run_dir, lambda split: model.predict(evaluation_sets[split], verbose=0), cfg, data)
     progress.finish()
     return row
@@ -166,13 +169,20 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
 
 def main(argv):
     cfg = configurator.load(argv)
+    runs_log.check_appendable(cfg.results_dir)
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = distributed.make_strategy(cfg)
     meta, data, item2vec = load_data(cfg)
     rows = []
     for seed in cfg.seeds:
-        row = train_and_evaluate(cfg, seed, meta, data, item2vec, strategy)
+        try:
+            row = train_and_evaluate(cfg, seed, meta, data, item2vec, strategy)
+        except collapse.CollapsedRun as failure:
+            collapse.record_failure(cfg.results_dir, registry.title(cfg), cfg.study,
+                                    {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"}, seed,
+                                    str(failure))
+            raise
         if row is None:
             continue  # a worker other than the cluster's chief: the chief records the run
         runs_log.append_run(cfg.results_dir, row)

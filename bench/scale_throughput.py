@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "train_throughput"), str(ROOT / "bench" / "peers")]
+BATCH = "batch_size=2048"  # throughput at the original's batch, whatever the training split
 WARMUP_STEPS = 3
 
 
@@ -34,11 +35,11 @@ def one_vocabulary(items, rows, steps, overrides):
     from training.input_pipeline import make_dataset
     from training.task import build_task
 
-    cfg = configurator.load(overrides, model="DIEN")
+    cfg = configurator.load([BATCH, *overrides], model="DIEN")
     meta = bench_data.generated_meta(cfg.max_len)
     meta["vocab_sizes"]["item"] = items
     arrays = bench_data.generated_arrays(meta, rows, seed=0)
-    task = build_task(cfg, meta, None, steps_per_pass=max(1, rows // cfg.batch_size))
+    task = build_task(cfg, meta, None, decay_steps=max(1, rows // cfg.batch_size))
     batches = make_dataset(arrays, meta, cfg.batch_size, shuffle_seed=0)
 
     class StepTimer(keras.callbacks.Callback):

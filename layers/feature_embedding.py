@@ -44,11 +44,15 @@ class FeatureEmbedding(keras.layers.Layer):
 
     `item2vec` ([item vocabulary, embed_dim]) initialises the table of vocabulary `item_vocab`.
     Tables of more than `sparse_above` ids (None: no table) get sparse gradients.
+    `l2` > 0 adds, in training, l2 × the batch mean of the squared norms of the rows each sample looks
+    up for its target and side features: the mini-batch aware regularisation of the DIN paper, which
+    touches only the rows in the batch (a whole-table penalty would cost a 4M-item table every step).
     """
 
     def __init__(self, features, vocab_sizes, embed_dim, target_action, first_order=(), item_vocab="item",
-                 item2vec=None, sparse_above=None, **kwargs):
+                 item2vec=None, sparse_above=None, l2=0.0, **kwargs):
         super().__init__(**kwargs)
+        self.l2 = float(l2)
         self.features = [dict(f) for f in features]
         self.vocab_sizes = {k: int(v) for k, v in vocab_sizes.items()}
         self.embed_dim = int(embed_dim)
@@ -96,7 +100,7 @@ class FeatureEmbedding(keras.layers.Layer):
             return inputs[target]
         return ops.full_like(inputs[sequence][:, 0], self.target_action)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         out = {
             "side": {n: self._lookup(self.tables, n, inputs[n]) for n in self.side_names},
             "query": {s: self._lookup(self.tables, s, self._query_ids(inputs, s)) for s in self.sequence_names},
@@ -111,6 +115,9 @@ class FeatureEmbedding(keras.layers.Layer):
             out["query_first"] = {s: self._lookup(first, s, self._query_ids(inputs, s))[..., 0]
                                   for s in self.first_order}
             out["sequence_first"] = {s: self._lookup(first, s, inputs[s])[..., 0] for s in self.first_order}
+        if training and self.l2 > 0:
+            rows = list(out["side"].values()) + list(out["query"].values())
+            self.add_loss(self.l2 * ops.mean(sum(ops.sum(ops.square(r), axis=-1) for r in rows)))
         return out
 
     def get_config(self):
@@ -118,4 +125,4 @@ class FeatureEmbedding(keras.layers.Layer):
         return {**super().get_config(), "features": self.features, "vocab_sizes": self.vocab_sizes,
                 "embed_dim": self.embed_dim, "target_action": self.target_action,
                 "first_order": self.first_order, "item_vocab": self.item_vocab,
-                "sparse_above": self.sparse_above}
+                "sparse_above": self.sparse_above, "l2": self.l2}

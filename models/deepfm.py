@@ -16,4 +16,4 @@ class DeepFMTower(Tower):
 
     def call(self, embedded, training=None):
         query, keys, mask, side = self.view(embedded)
-        return self.field_fm(embedded, mask) + self.head([side, query, masked_mean(keys, mask)], training)
+        return self.field_fm(embedded, mask) + self.head(embedded, [side, query, masked_mean(keys, mask)], training)

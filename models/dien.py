@@ -45,7 +45,7 @@ class DIENTower(Tower):
         if training and self.next_behaviour_loss is not None:
             self.add_loss(self.aux_weight * self.next_behaviour_loss(interests, keys, mask))
         scores = self.attention(self.project_query(query), interests, mask)
-        return self.head([side, query, self.evolution(interests, scores, mask)], training)
+        return self.head(embedded, [side, query, self.evolution(interests, scores, mask)], training)
 
     def attention_weights(self, embedded):
         """[B, T]: the attention over the interest states that scales the AUGRU (a forecast's reasons)."""

@@ -15,7 +15,7 @@ class DINTower(Tower):
 
     def call(self, embedded, training=None):
         query, keys, mask, side = self.view(embedded)
-        return self.head([side, query, self.attention(query, keys, mask)], training)
+        return self.head(embedded, [side, query, self.attention(query, keys, mask)], training)
 
     def attention_weights(self, embedded):
         """[B, T]: the weight of each behaviour in the pooled history (a forecast's reasons)."""

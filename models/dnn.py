@@ -9,4 +9,4 @@ from models.tower import Tower
 class DNNTower(Tower):
     def call(self, embedded, training=None):
         query, keys, mask, side = self.view(embedded)
-        return self.head([side, query, masked_mean(keys, mask)], training)
+        return self.head(embedded, [side, query, masked_mean(keys, mask)], training)

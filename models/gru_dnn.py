@@ -14,7 +14,7 @@ class GRUDNNTower(Tower):
 
     def call(self, embedded, training=None):
         query, keys, mask, side = self.view(embedded)
-        return self.head([side, query, self.gru(keys, mask)], training)
+        return self.head(embedded, [side, query, self.gru(keys, mask)], training)
 
     def get_config(self):
         return {**super().get_config(), "gru_units": self.gru_units}

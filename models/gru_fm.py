@@ -18,7 +18,7 @@ class GRUFMTower(Tower):
 
     def call(self, embedded, training=None):
         query, keys, mask, side = self.view(embedded)
-        return self.field_fm(embedded, mask) + self.head([side, query, self.gru(keys, mask)], training)
+        return self.field_fm(embedded, mask) + self.head(embedded, [side, query, self.gru(keys, mask)], training)
 
     def get_config(self):
         return {**super().get_config(), "gru_units": self.gru_units}

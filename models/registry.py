@@ -102,7 +102,7 @@ def checked_item2vec(item2vec, meta, embed_dim):
 def make_tower(name, cfg, sequences, tower_name):
     """One tower of the registry over the given sequence channels, sized by the settings."""
     common = {"mlp_units": cfg.mlp_units, "mlp_activation": cfg.mlp_activation, "mlp_dropout": cfg.mlp_dropout,
-              "name": tower_name}
+              "wide": cfg.wide, "name": tower_name}
     if name == "DIEN":
         return DIENTower(sequences, gru_units=cfg.dien_gru_units, augru_units=cfg.dien_augru_units,
                          attention_units=cfg.attention_units, aux_units=cfg.dien_aux_units,
@@ -134,7 +134,7 @@ def build_model(cfg, meta, item2vec=None):
         meta["features"], meta["vocab_sizes"], cfg.embed_dim, meta["target_action"],
         first_order=[s for s in all_channels if s in first_order],
         item2vec=checked_item2vec(item2vec, meta, cfg.embed_dim), sparse_above=cfg.sparse_update_above,
-        name="embedding")
+        l2=cfg.embed_l2, name="embedding")
     inputs = model_inputs(meta)
     embedded = embedding(inputs)
     logits = {role: tower(embedded) for role, tower in towers.items()}

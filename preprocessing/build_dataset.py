@@ -22,8 +22,9 @@ import time
 import numpy as np
 
 import configurator
+import signed_folder
 from errors import run_cli
-from preprocessing import dataset_folder, item2vec, pair_features, processed_data, settings, side_features
+from preprocessing import item2vec, pair_features, processed_data, settings, side_features, standardisation
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
@@ -31,12 +32,11 @@ from preprocessing.raw_data import load_raw, release_arrow_memory
 from preprocessing.samples import ORDER, sorted_unique, window_samples
 from preprocessing.sequences import build_timeline, gather, run_sequences, user_runs
 from preprocessing.splits import split_parts
-from preprocessing.windows import day_of, make_windows, open_window
+from preprocessing.windows import day_of, describe_roles, make_windows, open_window
 
 RAW_TABLES = ("actions", "items", "users", "merged")  # file stems the raw-data loader reads
 ACTION_VOCAB = 6  # action codes 1..5 plus padding
 CHUNK_VALUES = 4_000_000  # sequence positions gathered per chunk: bounds the working memory
-STANDARDISE_ROWS = 1 << 20  # rows of the pair features standardised at a time
 
 
 def progress(message):
@@ -75,30 +75,6 @@ def raw_fingerprint(raw_dir):
         with open(path, "rb") as file:
             digest.update(hashlib.file_digest(file, "blake2b").digest())
     return digest.hexdigest()
-
-
-def _column_statistics(tables):
-    """(mean, std) float64 [D] over the rows of the float32 tables, a chunk of rows at a time (a
-    float64 copy of a Taobao-size training split's pair features alone is 4 GB); a constant column
-    gets std 1."""
-    count, total, square = 0, 0.0, 0.0
-    for table in tables:
-        for begin in range(0, len(table), STANDARDISE_ROWS):
-            rows = table[begin:begin + STANDARDISE_ROWS].astype(np.float64)
-            count += len(rows)
-            total = total + rows.sum(axis=0)
-            square = square + (rows * rows).sum(axis=0)
-    mean = total / count
-    std = np.sqrt(np.maximum(square / count - mean * mean, 0.0))
-    return mean, np.where(std > 1e-12, std, 1.0)
-
-
-def _standardise_in_place(table, mean, std):
-    """table = (table - mean) / std, computed in float64 a chunk of rows at a time, no second table."""
-    for begin in range(0, len(table), STANDARDISE_ROWS):
-        rows = slice(begin, begin + STANDARDISE_ROWS)
-        table[rows] = (table[rows] - mean) / std
-    return table
 
 
 def _rows_of(samples, rows):
@@ -194,7 +170,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         timeline = build_timeline(log, encoded.vocabs["user"].size)
     first_day, last_day = day_of(log.time[0]), day_of(log.time[-1])
     windows = make_windows(first_day, last_day, cfg)
-    used = [w for w in windows if w.role != "unused"]
+    progress(describe_roles(windows))
+    used = [w for w in windows if w.role in ("dev_test", "train")]
     forecast = open_window(first_day, last_day, cfg)
     item_vocab = encoded.vocabs["item"].size
 
@@ -212,17 +189,18 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
     with stage("dense item features"):
         catalogue = side_features.catalogue_table(encoded)
         tables = {w.index: side_features.window_table(catalogue, encoded, log, w) for w in used + [forecast]}
-        mean, std = side_features.standardisation(
-            [(tables[s.window.index], s.item) for s, _ in parts["train"]])
-        dense_tables = {index: ((table - mean) / std).astype(np.float32) for index, table in tables.items()}
+        dense_scaling = standardisation.fit(lambda: side_features.training_rows(
+            [(tables[s.window.index], s.item) for s, _ in parts["train"]]))
+        dense_tables = {index: dense_scaling.apply_in_place(table).astype(np.float32)
+                        for index, table in tables.items()}
         del tables  # float64 [item vocabulary, D] per window: 1.5 GB at 4 million items
 
     with stage("user-item pair features"):
         sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
         pairs = {s.window.index: pair_features.pair_table(log, timeline, s, encoded.item_side, sizes)
                  for s in samples + [open_samples]}
-        pair_mean, pair_std = _column_statistics([pairs[s.window.index] for s, _ in parts["train"]])
-        pair_tables = {index: _standardise_in_place(table, pair_mean, pair_std) for index, table in pairs.items()}
+        pair_scaling = standardisation.fit(lambda: [(pairs[s.window.index], None) for s, _ in parts["train"]])
+        pair_tables = {index: pair_scaling.apply_in_place(table) for index, table in pairs.items()}
 
     split_meta = {}
     for split in SPLITS:
@@ -259,8 +237,8 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         "windows": [{**w.describe(), "samples": counts.get(w.index)} for w in windows],
         "splits": split_meta,
         "open_window": {**forecast.describe(), "samples": open_meta["samples"], "users": open_meta["users"]},
-        "dense": {"columns": list(side_features.DENSE_COLUMNS), "mean": mean.tolist(), "std": std.tolist()},
-        "pair": {"columns": list(pair_features.COLUMNS), "mean": pair_mean.tolist(), "std": pair_std.tolist()},
+        "dense": {"columns": list(side_features.DENSE_COLUMNS), **dense_scaling.describe()},
+        "pair": {"columns": list(pair_features.COLUMNS), **pair_scaling.describe()},
         "settings": settings.used(cfg),
         **raw_info,
         "item2vec": item2vec.FILE if cfg.use_item2vec else None,
@@ -295,17 +273,20 @@ def ensure_dataset(cfg):
     """Builds cfg.processed_dir from cfg.raw_dir unless an up-to-date one exists (same settings, same
     raw files); returns processed_dir as a pathlib.Path."""
     settings.check(cfg)
+    imported = configurator.from_import_line(cfg)
+    if imported:
+        progress(imported)
     processed = pathlib.Path(cfg.processed_dir)
-    if processed.parent.is_dir():
-        dataset_folder.clear_leftovers(processed)
+    signed_folder.clear_leftovers(processed, signed_folder.PROCESSED)
     with stage("fingerprint raw files"):
         fingerprint = raw_fingerprint(cfg.raw_dir)
     if _is_up_to_date(processed, cfg, fingerprint):
-        progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
-        return processed
-    dataset_folder.check_replaceable(processed)
-    processed.parent.mkdir(parents=True, exist_ok=True)
-    building = dataset_folder.new_building(processed)
+        damage = signed_folder.problem(processed, signed_folder.PROCESSED)
+        if damage is None:
+            progress(f"{processed} is up to date with {cfg.raw_dir} and the settings; reusing it")
+            return processed
+        progress(f"{processed} is up to date but {damage}; rebuilding it")
+    building = signed_folder.stage(processed, signed_folder.PROCESSED, "processed_dir")
     began = time.perf_counter()
     try:
         with stage("load raw data"):
@@ -319,9 +300,9 @@ def ensure_dataset(cfg):
             del raw  # the DataFrames are no longer needed: free them before the arrays are built
             release_arrow_memory()
             meta = write_dataset(encoded, cfg, building, raw_info, training)
-        dataset_folder.replace(building, processed)
+        signed_folder.swap_in(building, processed, signed_folder.PROCESSED, setting="processed_dir")
     except BaseException:
-        dataset_folder.discard(building)
+        signed_folder.discard(building, signed_folder.PROCESSED)
         raise
     rates = ", ".join(f"{split} {m['samples']} samples (buy {m['buy_rate']:.2%}, interact {m['interact_rate']:.2%})"
                       for split, m in meta["splits"].items())

@@ -40,13 +40,9 @@ records the settings, the oracle's label range and the digest of every file writ
 replaces a folder only when the marker vouches for all of its contents, or the folder is empty.
 """
 import dataclasses
-import hashlib
 import json
-import os
 import pathlib
-import shutil
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -54,13 +50,14 @@ import pandas as pd
 
 import configurator
 import errors
+import signed_folder
 from preprocessing import log_shape, log_twin, raw_data, windows
 
 DEMO_FILES = ("actions.parquet", "items.parquet", "users.parquet")
 ORACLE_FILE = "demo_oracle.parquet"  # each pair's true chances in the newest label range (preprocessing.demo_oracle)
 LIKE_FILE = "like.json"  # a twin's source, fitted settings and statistics side by side (make_demo_data like=DIR)
-MARKER = "demo.json"  # settings, oracle range and file digests; marks raw_dir as replaceable demo data
-GENERATOR = "preprocessing.make_demo_data"  # the marker's signature, with the digests of the files written
+MARKER = signed_folder.DEMO_RAW.marker  # settings, oracle range and the signed list of files written
+GENERATOR = "preprocessing.make_demo_data"  # the writer, named in the marker
 
 # ---- catalogue
 BRAND_GEOMETRIC = 0.3  # brand index within a category ~ geometric(p): a few big brands, a long tail
@@ -678,28 +675,12 @@ def write(actions, items, users, raw_dir, settings, oracle=None, oracle_info=Non
     tables = dict(zip(DEMO_FILES, (actions, items, users)))
     if oracle is not None:
         tables[ORACLE_FILE] = oracle
-    raw_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}.new.", dir=raw_dir.parent))
-    try:
+    about = {"generator": GENERATOR, "settings": settings, "oracle": oracle_info}
+    with signed_folder.replacing(raw_dir, signed_folder.DEMO_RAW, about, "raw_dir") as staging:
         for name, table in tables.items():
             table.to_parquet(staging / name, index=False)
-        written = list(tables)
         if like is not None:
             (staging / LIKE_FILE).write_text(json.dumps(like, indent=1) + "\n")
-            written.append(LIKE_FILE)
-        marker = {"generator": GENERATOR, "settings": settings, "oracle": oracle_info,
-                  "files": {name: _digest(staging / name) for name in written}}
-        (staging / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
-        if raw_dir.exists():
-            old = pathlib.Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}.old.", dir=raw_dir.parent))
-            os.rename(raw_dir, old / raw_dir.name)
-            os.rename(staging, raw_dir)
-            shutil.rmtree(old)
-        else:
-            os.rename(staging, raw_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def check_replaceable(raw_dir):
@@ -711,45 +692,13 @@ def check_replaceable(raw_dir):
     if path == here or path in here.parents:
         raise errors.PipelineError(f"raw_dir={raw_dir} is the current folder or holds it; the demo set is written "
                                    "as a folder of its own, so name one such as ddata/raw")
-    if not path.exists():
-        return path
-    if not path.is_dir():
-        raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder")
-    names = sorted(p.name for p in path.iterdir())
-    foreign = [name for name in names if name not in (*DEMO_FILES, ORACLE_FILE, LIKE_FILE, MARKER)]
-    if foreign:
-        raise errors.PipelineError(f"raw_dir={raw_dir} holds files that are not a generated demo set "
-                                   f"({', '.join(foreign[:5])}); move them away or choose another raw_dir")
-    problem = signature_problem(path) if names else None
-    if problem:
-        raise errors.PipelineError(f"raw_dir={raw_dir} holds {', '.join(names)} but {problem}, so they may be "
-                                   "someone's data; move them away or choose another raw_dir")
+    signed_folder.check_replaceable(path, signed_folder.DEMO_RAW, "raw_dir")
     return path
 
 
 def signature_problem(raw_dir):
-    """Why raw_dir is not a demo set exactly as this generator wrote it (None when it is): its marker
-    must carry the generator's name and the digest of every other file in the folder."""
-    raw_dir = pathlib.Path(raw_dir)
-    try:
-        marker = json.loads((raw_dir / MARKER).read_text())
-    except (OSError, ValueError):
-        return f"no readable {MARKER} signed by this generator"
-    if not isinstance(marker, dict) or marker.get("generator") != GENERATOR or not isinstance(marker.get("files"), dict):
-        return f"its {MARKER} is not signed by this generator"
-    present = sorted(p.name for p in raw_dir.iterdir() if p.name != MARKER)
-    if present != sorted(marker["files"]):
-        return f"its files differ from those its {MARKER} lists"
-    for name in present:
-        path = raw_dir / name
-        if path.is_symlink() or not path.is_file() or _digest(path) != marker["files"][name]:
-            return f"{name} changed since this generator wrote it"
-    return None
-
-
-def _digest(path):
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+    """Why raw_dir is not a demo set exactly as this generator wrote it (None when it is)."""
+    return signed_folder.problem(raw_dir, signed_folder.DEMO_RAW)
 
 
 def main(argv=None):

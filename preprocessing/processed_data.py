@@ -145,23 +145,35 @@ def sample_rows(arrays, rows):
     return {name: array if name in SEQUENCE_TABLES else array[rows] for name, array in arrays.items()}
 
 
+def load_array(path, mmap=False):
+    """One .npy file of the processed data; PipelineError naming it when missing, cut short or damaged."""
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: missing; run sh scr/pre_processing.sh") from None
+    # numpy raises ValueError, EOFError or OSError for a file cut short or a damaged header
+    except (OSError, ValueError, EOFError) as err:
+        raise PipelineError(f"{path}: truncated or corrupt ({_first_line(err)}); rebuild the processed data: "
+                            "sh scr/pre_processing.sh") from None
+
+
 def load_split(processed_dir, split, mmap=True):
     """Every array of one split, by name (see split_arrays), as stored: the sequences one row per run,
     SEQUENCE_ROW per sample (per_sample expands them); memory-mapped read-only unless mmap=False."""
     if split not in SPLITS + (OPEN,):
         raise PipelineError(f"split {split!r}: expected one of {', '.join(SPLITS + (OPEN,))}")
     folder = pathlib.Path(processed_dir) / split
-    arrays = {}
-    for name in split_arrays(split):
-        path = folder / f"{name}.npy"
-        try:
-            arrays[name] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-        except FileNotFoundError:
-            raise PipelineError(f"{path}: missing; run sh scr/pre_processing.sh") from None
-        # numpy raises ValueError, EOFError or OSError for a file cut short or a damaged header
-        except (OSError, ValueError, EOFError) as err:
-            raise PipelineError(f"{path}: truncated or corrupt ({_first_line(err)}); rebuild the processed data: "
-                                "sh scr/pre_processing.sh") from None
+    arrays = {name: load_array(folder / f"{name}.npy", mmap) for name in split_arrays(split)}
+    # every per-sample array has a row per sample, every sequence table a row per run
+    for names in ([n for n in arrays if n not in SEQUENCE_TABLES], [n for n in arrays if n in SEQUENCE_TABLES]):
+        rows = {name: len(arrays[name]) for name in names}
+        counts = list(rows.values())
+        expected = max(set(counts), key=counts.count)  # the odd one out is the array to name
+        odd = next((name for name in names if rows[name] != expected), None)
+        if odd:
+            other = next(name for name in names if rows[name] == expected)
+            raise PipelineError(f"{folder / odd}.npy: {rows[odd]} rows, but {other}.npy has {expected}; "
+                                "rebuild the processed data: sh scr/pre_processing.sh")
     return arrays
 
 

@@ -60,6 +60,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 import errors
+from preprocessing.text_file import compression_of, first_undecodable
 
 ACTION_COLUMNS = ["user_log_acct", "item_sku_id", "action_time", "action_type"]
 ITEM_COLUMNS = ["item_sku_id", "brand_code", "shop_id", "item_third_cate_cd", "vender_id", "shop_score"]
@@ -208,6 +209,13 @@ def _read_csv(path, columns, notes):
     """The columns of a CSV file, each read from its text: ids and attributes as integers only when
     every cell is a plain integer, times with their wall clock, an empty cell as the only missing value."""
     try:
+        compression = compression_of(path)
+    except OSError as err:
+        raise RawDataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if compression:
+        raise RawDataError(f"{path}: is {compression}-compressed data, not CSV text; decompress it "
+                           f"(raw tables are plain .csv or .parquet)")
+    try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             header = next(csv.reader(handle), [])
         _check_header(path, header, columns)
@@ -219,6 +227,11 @@ def _read_csv(path, columns, notes):
     # Readers raise many types for a corrupt file; any of them is bad input, reported in one line.
     except Exception as err:  # noqa: BLE001
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        if "invalid UTF8" in reason:
+            with open(path, "rb") as handle:
+                offset, line = first_undecodable(handle.read, "utf-8")
+            raise RawDataError(f"{path} line {line}, byte {offset}: not UTF-8 text (binary, damaged or another "
+                               "encoding); repair it or convert it to UTF-8") from None
         raise RawDataError(f"{path}: cannot be read as csv: {reason}") from None
     if table.num_rows == 0:
         raise RawDataError(f"{path}: the table is empty (no rows)")

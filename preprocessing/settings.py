@@ -1,5 +1,6 @@
 """The settings the processed data depends on, and their checks (run before any data is read)."""
 from configurator import ConfigError
+from preprocessing.windows import purged_count, training_count
 
 # Any change of these rebuilds ddata/processed/; they are recorded in meta.json["settings"].
 USED = ("num_windows", "window_days", "window_stride_days", "use_oldest_window", "split_by",
@@ -15,11 +16,16 @@ def used(cfg):
 def check(cfg):
     """Raises ConfigError naming the first combination of settings that cannot give a sound dataset
     (each setting alone is checked by configurator.load)."""
-    if cfg.window_stride_days < cfg.window_days:
-        raise ConfigError(f"settings window_stride_days={cfg.window_stride_days}, window_days={cfg.window_days}: "
-                          "a stride shorter than a window makes the training label days overlap the dev/test "
-                          "label days; expected window_stride_days >= window_days")
-    if cfg.num_windows - (0 if cfg.use_oldest_window else 1) < 2:
-        raise ConfigError(f"settings num_windows={cfg.num_windows}, use_oldest_window={cfg.use_oldest_window} "
-                          "leave no training window: the newest window is dev/test and the oldest is unused "
-                          "unless use_oldest_window=True")
+    if training_count(cfg.num_windows, cfg.window_days, cfg.window_stride_days, cfg.use_oldest_window) < 1:
+        purged = purged_count(cfg.window_days, cfg.window_stride_days)
+        unused = 0 if cfg.use_oldest_window else 1
+        why = "the newest window is dev/test"
+        if purged:
+            which = "window 1 is" if purged == 1 else f"windows 1..{purged} are"
+            why += (f", {which} purged (a stride shorter than a window puts their label days inside the dev/test "
+                    "label days)")
+        if unused:
+            why += " and the oldest is unused unless use_oldest_window=True"
+        raise ConfigError(f"settings num_windows={cfg.num_windows}, window_days={cfg.window_days}, "
+                          f"window_stride_days={cfg.window_stride_days}, use_oldest_window={cfg.use_oldest_window} "
+                          f"leave no training window: {why}; expected num_windows >= {2 + purged + unused}")

@@ -57,16 +57,7 @@ def window_table(catalogue, encoded, log, window):
                            np.log1p(vendor_actions[side["vendor"]])[:, None]], axis=1)
 
 
-def standardisation(tables_and_items):
-    """(mean, std) float64 [D] over the samples of (per-window table, sample items) pairs: the
-    training split. A constant column gets std 1."""
-    total = count = 0
-    square = 0.0
-    for table, items in tables_and_items:
-        weight = np.bincount(items, minlength=len(table)).astype(np.float64)
-        total = total + weight @ table
-        square = square + weight @ table ** 2
-        count += len(items)
-    mean = total / count
-    std = np.sqrt(np.maximum(square / count - mean ** 2, 0.0))
-    return mean, np.where(std > 1e-12, std, 1.0)
+def training_rows(tables_and_items):
+    """standardisation.fit's blocks over (per-window table, sample items) pairs: each item's row
+    counts once per sample of it."""
+    return [(table, np.bincount(items, minlength=len(table))) for table, items in tables_and_items]

@@ -5,6 +5,7 @@
 # Builds the processed data once, then starts `main_func.py distribute=multi_worker` per worker with
 # its own TF_CONFIG; worker 0 is the chief, which evaluates and writes the run. When a worker fails
 # the others are stopped and the script fails; running the same command again resumes the run.
+# Whatever ends the script (an error, Ctrl-C, kill, a closed terminal) stops its workers with it.
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
@@ -25,7 +26,10 @@ pids=""
 stop_all() {
     for pid in $pids; do kill "$pid" 2>/dev/null || true; done
 }
-trap 'stop_all; exit 130' INT TERM
+trap 'stop_all' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 i=0
 while [ "$i" -lt "$n" ]; do
     TF_CONFIG="{\"cluster\": {\"worker\": $cluster}, \"task\": {\"type\": \"worker\", \"index\": $i}}" \

@@ -5,14 +5,16 @@ import pytest
 import config
 import configurator
 from configurator import ConfigError
-from preprocessing import settings
+from errors import PipelineError
+from preprocessing import import_proposal, settings
 
 
 def test_defaults_are_the_original_best_values():
     cfg = configurator.load([])
     assert (cfg.model, cfg.ctr_model, cfg.cvr_model) == ("ESSM", "DIEN", "GRU_DNN")
     assert (cfg.learning_rate, cfg.embed_dim, cfg.max_len, cfg.label_smoothing) == (0.008, 16, 100, 0.1)
-    assert (cfg.batch_size, cfg.eval_batch_size, cfg.eval_every, cfg.patience) == (2048, 8192, 100, 30)
+    assert (cfg.eval_batch_size, cfg.patience) == (8192, 30)
+    assert (cfg.batch_size, cfg.eval_every) == ("auto", "auto"), "sized to the training split: 2048 on the demo"
     assert (cfg.lr_decay, cfg.clip_norm, cfg.seeds, cfg.max_epochs) == (0.5, 3.0, [16], 100)
     assert (cfg.ctr_weight, cfg.cvr_weight) == (1.0, 0.0)
 
@@ -67,6 +69,59 @@ def test_preset_file_is_applied_before_the_other_arguments_in_command_line_order
     assert configurator.changed(cfg)["config"] == f"{first},{second}"
 
 
+@pytest.fixture
+def imported_raw(tmp_path):
+    """A raw folder whose import proposed 2-day windows at a 1-day stride."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    import_proposal.write(raw, {"num_windows": 6, "window_days": 2, "window_stride_days": 1}, "2017-11-25",
+                          "2017-12-03")
+    return raw
+
+
+def _windows(cfg):
+    return cfg.num_windows, cfg.window_days, cfg.window_stride_days
+
+
+def test_the_import_proposal_is_used_unless_given_on_the_command_line_or_in_a_preset(imported_raw, tmp_path):
+    proposal = imported_raw / import_proposal.FILE
+    cfg = configurator.load([f"raw_dir={imported_raw}"])
+    assert _windows(cfg) == (6, 2, 1)
+    assert configurator.from_import_line(cfg) == (
+        f"settings from the import ({proposal}): num_windows=6 window_days=2 window_stride_days=1")
+    preset = _preset(tmp_path, "preset.py", "num_windows = 8\n")
+    cfg = configurator.load([f"config={preset}", f"raw_dir={imported_raw}", "window_days=5"])
+    assert _windows(cfg) == (8, 5, 1)
+    assert configurator.from_import_line(cfg) == (
+        f"settings from the import ({proposal}): window_stride_days=1; given instead of its proposal: "
+        "num_windows=8 window_days=5")
+    assert _windows(configurator.load([f"raw_dir={imported_raw}"], num_windows=4)) == (4, 2, 1)
+    assert _windows(configurator.load([f"raw_dir={tmp_path}"])) == (6, 5, 5), "a folder without a proposal"
+    assert configurator.from_import_line(configurator.load([f"raw_dir={tmp_path}"])) is None
+
+
+def test_changed_settings_give_back_the_same_windows_whatever_the_folder_proposes(imported_raw):
+    """A run's changed settings (runs.csv, resuming, sweeps) hold the proposal's values and a given
+    value equal to config.py's, so loading them again gives the run's windows."""
+    cfg = configurator.load([f"raw_dir={imported_raw}", "window_days=5"])
+    changed = configurator.changed(cfg)
+    # num_windows=6 is config.py's too; window_days=5 is config.py's but replaces the proposal's 2
+    assert {k: changed[k] for k in import_proposal.SETTINGS if k in changed} == {"window_days": 5,
+                                                                                 "window_stride_days": 1}
+    again = configurator.load([f"{k}={v}" for k, v in changed.items()])
+    assert _windows(again) == _windows(cfg) and "from_import" not in vars(cfg)
+
+
+@pytest.mark.parametrize("text", ["{", '{"settings": {"window_days": 0}}', '{"settings": {"max_len": 3}}',
+                                  '{"settings": {"window_days": "2"}}', "[1]"])
+def test_a_broken_proposal_file_is_a_one_line_error_naming_it(imported_raw, text):
+    (imported_raw / import_proposal.FILE).write_text(text)
+    with pytest.raises(PipelineError) as error:
+        configurator.load([f"raw_dir={imported_raw}"])
+    message = str(error.value)
+    assert message.startswith(f"{imported_raw / import_proposal.FILE}: expected") and "\n" not in message
+
+
 def test_demo_preset_holds_the_demo_training_settings():
     cfg = configurator.load(["config=configs/demo.py"])
     assert (cfg.max_epochs, cfg.eval_every, cfg.patience) == (3, 25, 4)
@@ -98,8 +153,11 @@ def test_missing_preset_file_is_a_one_line_error(tmp_path):
     ("learning_rate=-1", "setting learning_rate=-1.0: expected a number above 0"),
     ("learning_rate=1e999", "setting learning_rate=inf: expected a number above 0"),
     ("label_smoothing=5", "setting label_smoothing=5.0: expected a number from 0 to below 1"),
-    ("batch_size=0", "setting batch_size=0: expected a positive whole number"),
-    ("eval_every=0", "setting eval_every=0: expected a positive whole number"),
+    ("batch_size=0", "setting batch_size=0: expected 'auto' or a positive whole number"),
+    ("batch_size=big", "setting batch_size='big': expected 'auto' or a whole number"),
+    ("eval_every=0", "setting eval_every=0: expected 'auto' or a positive whole number"),
+    ("min_updates=0", "setting min_updates=0: expected a positive whole number"),
+    ("embed_l2=-1", "setting embed_l2=-1.0: expected a number from 0"),
     ("eval_batch_size=0", "setting eval_batch_size=0: expected a positive whole number"),
     ("split_seed=-1", "setting split_seed=-1: expected a whole number from 0 up to 4,294,967,295"),
     ("seeds=[16,18446744073709551616]", "setting seeds=[16, 18446744073709551616]: expected a non-empty list"),
@@ -127,9 +185,9 @@ def test_every_setting_of_config_py_has_a_range_rule():
 
 def test_preset_and_keyword_values_are_checked_like_command_line_values(tmp_path):
     path = _preset(tmp_path, "bad.py", "batch_size = 0\n")
-    with pytest.raises(ConfigError, match="setting batch_size=0: expected a positive whole number"):
+    with pytest.raises(ConfigError, match="setting batch_size=0: expected 'auto' or a positive whole number"):
         configurator.load([f"config={path}"])
-    with pytest.raises(ConfigError, match="setting eval_every=0: expected a positive whole number"):
+    with pytest.raises(ConfigError, match="setting eval_every=0: expected 'auto' or a positive whole number"):
         configurator.load([], eval_every=0)
     with pytest.raises(ConfigError, match="setting max_len='50': expected int like 100"):
         configurator.load([], max_len="50")
@@ -170,7 +228,7 @@ def test_processed_dir_may_not_be_the_current_folder(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("arguments, expected", [
-    (["window_days=5", "window_stride_days=3"], "settings window_stride_days=3, window_days=5: a stride shorter"),
+    (["num_windows=3", "window_days=5", "window_stride_days=3"], "window 1 is purged"),
     (["num_windows=2"], "leave no training window"),
 ])
 def test_combinations_that_give_no_sound_dataset_are_refused(arguments, expected):

@@ -53,7 +53,7 @@ def test_write_replaces_an_older_demo_set_and_refuses_other_data(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(raw_dir / "actions.parquet"), newer[0])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
     (raw_dir / "actions.csv").write_text("user_log_acct\n1\n")
-    with pytest.raises(errors.PipelineError, match=r"holds files that are not a generated demo set \(actions.csv\)"):
+    with pytest.raises(errors.PipelineError, match=r"holds 1 paths that this program did not write \(actions.csv\)"):
         make_demo_data.write(*newer, raw_dir, {"demo_seed": 5})
     assert (raw_dir / "actions.csv").read_text() == "user_log_acct\n1\n"
 
@@ -121,7 +121,8 @@ def test_a_look_alike_user_folder_is_left_byte_for_byte(tmp_path, capsys, marker
     before = _contents(tmp_path / "mine")
     assert errors.run_cli(make_demo_data.main, SMALL + [f"raw_dir={users_folder}"]) == 2
     message = capsys.readouterr().err
-    assert message.startswith(f"error: raw_dir={users_folder} holds actions.parquet") and message.count("\n") == 1
+    assert message.startswith(f"error: raw_dir={users_folder} holds ") and message.count("\n") == 1
+    assert "actions.parquet" in message
     assert _contents(tmp_path / "mine") == before
 
 

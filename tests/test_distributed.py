@@ -192,6 +192,44 @@ def test_killed_worker_then_the_same_command_finishes_the_run(workspace):
     assert not list(results.glob(".unfinished/*"))  # a finished run leaves no progress behind
 
 
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not open(f"/proc/{pid}/stat").read().split(") ")[1].startswith("Z")
+
+
+def test_the_workers_stop_when_train_workers_sh_is_killed(workspace, how=signal.SIGTERM):
+    root, settings = workspace
+    results = root / f"results-stopped-{how.name}"
+    command = ["sh", "scr/train_workers.sh", "2", *settings, *TINY_ESSM, "max_epochs=50", f"results_dir={results}"]
+    log = root / f"stopped-{how.name}.log"
+    with open(log, "w") as output:
+        script = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHON": sys.executable}, stdout=output,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    workers = []
+    try:
+        deadline = time.monotonic() + WORKER_SECONDS
+        while not list(results.glob(".unfinished/*/run.json")) and time.monotonic() < deadline:
+            assert script.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.2)
+        workers += [int(part.split()[0]) for part in log.read_text().split(": pid ")[1:]]
+        assert len(workers) == 2 and all(map(_running, workers)), "the workers were not training"
+        script.send_signal(how)  # to the script alone, as `kill PID` does: not to its process group
+        script.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_running, workers)), "a worker outlived scr/train_workers.sh"
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+        script.wait()
+        for worker in filter(_running, workers):
+            os.kill(worker, signal.SIGKILL)
+
+
 def test_multi_worker_without_tf_config_is_a_one_line_error(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(PipelineError, match="distribute=multi_worker: expected TF_CONFIG") as error:

@@ -19,7 +19,8 @@ import main_func
 from preprocessing.importers.__main__ import main
 from preprocessing.processed_data import dataset_id, load_meta
 from preprocessing.raw_data import load_raw
-from preprocessing.windows import fitting_settings, needed_days
+from preprocessing import import_proposal
+from preprocessing.windows import fitting_settings, needed_days, training_count
 from training.comparison import latest_runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -75,10 +76,12 @@ def test_taobao_maps_behaviours_china_time_span_and_categories(tmp_path, capsys)
     assert (raw.items[["brand_code", "shop_id", "vender_id"]] == -1).all().all()
     assert (raw.items["shop_score"] == -1.0).all() and (raw.users["age"] == -1).all()
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2
+    assert len(out) == 3
     assert "6 actions (browse 3, order 1, follow 1, comment 0, cart 1)" in out[0]
     assert "dropped: 2" in out[0] and "most frequent kept: 1" in out[0] and "2017-11-25..2017-12-03 (9 days)" in out[0]
-    assert out[1] == "windows that fit: num_windows=3 window_days=2 window_stride_days=2"
+    assert out[1] == "windows that fit: num_windows=6 window_days=2 window_stride_days=1"
+    assert out[2].startswith(f"kept in {tmp_path / 'raw' / import_proposal.FILE}: used whenever raw_dir=")
+    assert import_proposal.read(tmp_path / "raw") == {"num_windows": 6, "window_days": 2, "window_stride_days": 1}
     marker = json.loads((tmp_path / "raw" / "imported.json").read_text())
     assert marker["format"] == "taobao" and marker["summary"] == out
 
@@ -145,16 +148,16 @@ def test_tmall_real_copy_layout(tmp_path):
 
 @pytest.fixture(scope="module")
 def imported_tmall(tmp_path_factory):
-    """The real Tmall sample imported, and the settings that preprocess it with the windows the
-    importer proposes and train a tiny model."""
+    """The real Tmall sample imported, its proposed windows line, and the settings that preprocess it
+    (with the windows the importer proposes) and train a tiny model."""
     root = tmp_path_factory.mktemp("tmall")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         main(["tmall", str(_real("tmall", "user_log.csv")), f"raw_dir={root / 'raw'}"])
-    windows = printed.getvalue().splitlines()[-1]
+    windows = printed.getvalue().splitlines()[1]
+    # no window settings: the ones the import proposed are kept with it
     return root, windows, [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
-                               f"results_dir={root / 'results'}", *windows.split(": ")[1].split(),
-                               "max_len=20", "use_item2vec=False", "mlp_units=[16]", "embed_dim=8",
+                               f"results_dir={root / 'results'}", "max_len=20", "use_item2vec=False", "mlp_units=[16]", "embed_dim=8",
                                "attention_units=[8]", "gru_units=8", "dien_gru_units=8", "dien_augru_units=8",
                                "batch_size=128", "eval_every=2", "max_epochs=1", "patience=1"]
 
@@ -346,11 +349,50 @@ def test_script_prints_one_line_error_and_exits_2(tmp_path):
 
 # ---------------------------------------------------------------- window settings
 
-@pytest.mark.parametrize("span, expected", [(9, (3, 2, 2)), (35, (6, 5, 5)), (34, (5, 5, 5)), (20, (3, 5, 5)),
-                                            (4, (3, 1, 1)), (3, None)])
+@pytest.mark.parametrize("span, expected", [(9, (6, 2, 1)), (35, (6, 5, 5)), (34, (7, 5, 4)), (30, (7, 5, 3)),
+                                            (20, (10, 5, 1)), (4, (3, 1, 1)), (3, None)])
 def test_window_settings_fit_the_span(span, expected):
+    """The longest windows that leave a training window, at the stride that gives the most training
+    windows up to config.py's four, the longest such stride."""
     default = configurator.defaults()
     fit = fitting_settings(span, default["num_windows"], default["window_days"], default["window_stride_days"])
     assert fit == expected
     if fit is not None:
-        assert fit[2] >= fit[1] and needed_days(*fit) <= span
+        assert needed_days(*fit) <= span and 1 <= training_count(*fit, False) <= 4
+
+
+def test_a_log_too_short_for_a_training_window_gets_no_proposal(tmp_path, capsys):
+    source = _write(tmp_path / "ub.csv", "\n".join(TAOBAO.splitlines()[:3]) + "\n")  # one day
+    _import("taobao", source, raw_dir=tmp_path / "raw")
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["windows: the span is too short for a training window (at least 4 days are needed)"]
+    assert not (tmp_path / "raw" / import_proposal.FILE).exists()
+
+
+def test_the_imported_even_users_sample_is_processed_with_its_proposal_unless_told_otherwise(tmp_path, capsys):
+    """A newcomer's first steps on the 9-day Taobao sample: import, then main_func with raw_dir alone."""
+    raw = tmp_path / "raw"
+    main(["taobao", str(_real("taobao", "UserBehavior-even-users.csv")), f"raw_dir={raw}"])
+    places = [f"raw_dir={raw}", f"processed_dir={tmp_path / 'processed'}", f"results_dir={tmp_path / 'results'}",
+              "use_item2vec=False"]
+    capsys.readouterr()
+    [row] = main_func.main(places + ["model=RULE"])
+    out = capsys.readouterr().out
+    assert f"preprocessing: settings from the import ({raw / import_proposal.FILE}): num_windows=6 window_days=2 " \
+           "window_stride_days=1\n" in out
+    assert "preprocessing: windows: 0 dev/test; train 2, 3, 4 (3 training windows); purged 1 (its label days " \
+           "2017-12-01..2017-12-02 reach into the dev/test label days 2017-12-02..2017-12-03; num_windows=7 would " \
+           "train on 4); unused 5" in out
+    meta = load_meta(tmp_path / "processed")
+    assert [meta["settings"][k] for k in import_proposal.SETTINGS] == [6, 2, 1]
+    assert {k: row["changed_settings"][k] for k in ("num_windows", "window_days", "window_stride_days")
+            if k in row["changed_settings"]} == {"window_days": 2, "window_stride_days": 1}
+    proposed = meta["splits"]["train"]
+
+    overridden = "given instead of its proposal: num_windows=3 window_stride_days=2"
+    main_func.main(places + ["model=RULE", "num_windows=3", "window_stride_days=2"])
+    assert overridden in capsys.readouterr().out
+    earlier = load_meta(tmp_path / "processed")["splits"]["train"]
+    # the proposal before strides shorter than a window: one training window instead of three
+    assert (earlier["samples"], proposed["samples"]) == (7549, 22742)
+    assert proposed["buy_rate"] * proposed["samples"] > 3 * earlier["buy_rate"] * earlier["samples"]

@@ -291,19 +291,71 @@ def perturbed_after(actions, end):
     return changed
 
 
+def assert_features_unchanged(before, after, from_index):
+    """Every sample array but the labels of each trained or scored window from from_index on is the
+    same in the two builds, as are the windows' dates."""
+    meta = load_meta(before)
+    dates = [{k: v for k, v in w.items() if k != "samples"} for w in meta["windows"]]
+    assert [{k: v for k, v in w.items() if k != "samples"} for w in load_meta(after)["windows"]] == dates
+    checked = [w["index"] for w in meta["windows"] if w["role"] in ("dev_test", "train") and w["index"] >= from_index]
+    for index in checked:
+        old, new = window_rows(before, index), window_rows(after, index)
+        for name in set(SAMPLE_ARRAYS) - {"label_buy", "label_interact"}:
+            np.testing.assert_array_equal(old[name], new[name], err_msg=f"window {index} {name}")
+    assert all(w["label"][0] > w["feature"][1] for w in meta["windows"])
+    return checked
+
+
+def feature_end(processed, index):
+    """The first moment after window `index`'s feature range."""
+    return pd.Timestamp(load_meta(processed)["windows"][index]["feature"][1]) + pd.Timedelta(days=1)
+
+
 @pytest.mark.parametrize("window", [0, 1])
 def test_nothing_after_a_window_feature_end_reaches_its_features(generated, generated_build, tmp_path, window):
     actions, items, users = generated
-    meta = load_meta(generated_build)
-    end = pd.Timestamp(meta["windows"][window]["feature"][1]) + pd.Timedelta(days=1)
-    changed = build(tmp_path, (perturbed_after(actions, end), items, users), GENERATED)
-    dates = [{k: v for k, v in w.items() if k != "samples"} for w in meta["windows"]]
-    assert [{k: v for k, v in w.items() if k != "samples"} for w in load_meta(changed)["windows"]] == dates
-    for index in [w["index"] for w in meta["windows"] if w["role"] != "unused" and w["index"] >= window]:
-        before, after = window_rows(generated_build, index), window_rows(changed, index)
-        for name in set(SAMPLE_ARRAYS) - {"label_buy", "label_interact"}:
-            np.testing.assert_array_equal(before[name], after[name], err_msg=f"window {index} {name}")
-    assert all(w["label"][0] > w["feature"][1] for w in meta["windows"])
+    changed = build(tmp_path, (perturbed_after(actions, feature_end(generated_build, window)), items, users),
+                    GENERATED)
+    assert assert_features_unchanged(generated_build, changed, window)
+
+
+STRIDED = ["window_days=3", "num_windows=6"]  # strides 1 to 3 leave 2 to 4 training windows
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda stride: f"stride{stride}")
+def strided(request, generated, tmp_path_factory):
+    """(stride, settings, processed folder) of the generated log cut into 3-day windows at a stride of
+    1 to 3 days."""
+    arguments = GENERATED + STRIDED + [f"window_stride_days={request.param}"]
+    return request.param, arguments, build(tmp_path_factory.mktemp(f"stride{request.param}"), generated, arguments)
+
+
+def test_nothing_of_the_dev_test_label_days_reaches_training_whatever_the_stride(generated, strided, tmp_path):
+    """The training windows whose label days overlap the dev/test label days are purged: with every
+    action from those days on changed, the training split (labels included), item2vec and the
+    features of every window are as they were."""
+    stride, arguments, processed = strided
+    actions, items, users = generated
+    meta = load_meta(processed)
+    assert [w["role"] for w in meta["windows"]].count("purged") == -(-3 // stride) - 1
+    changed = build(tmp_path, (perturbed_after(actions, feature_end(processed, 0)), items, users), arguments)
+    assert assert_features_unchanged(processed, changed, 0)[0] == 0
+    before, after = load_split(processed, "train"), load_split(changed, "train")
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name], err_msg=f"train {name}")
+    np.testing.assert_array_equal(np.load(processed / "item2vec.npy"), np.load(changed / "item2vec.npy"))
+    dev = load_split(changed, "dev")["label_buy"]
+    assert not np.array_equal(load_split(processed, "dev")["label_buy"], dev), "the perturbation reaches dev labels"
+
+
+def test_nothing_after_a_training_window_feature_end_reaches_its_features_whatever_the_stride(
+        generated, strided, tmp_path):
+    _, arguments, processed = strided
+    actions, items, users = generated
+    newest_train = min(w["index"] for w in load_meta(processed)["windows"] if w["role"] == "train")
+    changed = build(tmp_path, (perturbed_after(actions, feature_end(processed, newest_train)), items, users),
+                    arguments)
+    assert assert_features_unchanged(processed, changed, newest_train)[0] == newest_train
 
 
 def test_item2vec_uses_nothing_after_the_newest_training_window(generated, generated_build, tmp_path):

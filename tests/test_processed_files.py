@@ -52,3 +52,12 @@ def test_a_damaged_meta_json_names_the_file_and_says_rebuild(processed, content)
 def test_intact_files_load(processed):
     assert load_meta(processed) == {"format_version": processed_data.FORMAT_VERSION}
     assert load_split(processed, "train")["hist_item"].shape == (1000, 4)
+
+
+@pytest.mark.parametrize("name", ["label_buy", "hist_row", "hist_item"])
+def test_split_arrays_of_unequal_length_name_the_odd_one(processed, name):
+    path = processed / "train" / f"{name}.npy"
+    np.save(path, np.load(path)[:-1])
+    with pytest.raises(PipelineError) as error:
+        load_split(processed, "train")
+    assert str(error.value).startswith(f"{path}: 999 rows, but ") and "sh scr/pre_processing.sh" in str(error.value)

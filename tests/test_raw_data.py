@@ -377,3 +377,46 @@ def test_ids_beyond_64_bits_are_text_from_csv_and_parquet(tmp_path, capsys):
     actions["user_log_acct"] = [float(unsigned[i]) for i in (0, 0, 1, 2, 2)]
     message = _error(_write(tmp_path / "floats", "parquet", actions=actions, users=users))
     assert "actions.parquet column user_log_acct: 5 ids stored as floats beyond 64-bit integers" in message
+
+
+# ---------------------------------------------------------------- bytes that are not a CSV table's text
+
+def _rewrite(path, change):
+    path.write_bytes(change(path.read_bytes()))
+
+
+@pytest.mark.parametrize("table", ["actions", "items", "users"])
+def test_a_gzip_file_named_csv_says_it_is_gzip(tmp_path, table):
+    import gzip
+    folder = _write(tmp_path / "raw")
+    _rewrite(folder / f"{table}.csv", gzip.compress)
+    assert _error(folder) == (f"{folder / table}.csv: is gzip-compressed data, not CSV text; decompress it "
+                              "(raw tables are plain .csv or .parquet)")
+
+
+def test_a_byte_that_is_not_utf8_names_file_line_and_byte(tmp_path):
+    folder = _write(tmp_path / "raw")
+    path = folder / "actions.csv"
+    text = path.read_bytes()
+    offset = text.index(b"\n", text.index(b"\n") + 1) + 3  # inside the second data row
+    path.write_bytes(text[:offset] + b"\xff" + text[offset:])
+    assert _error(folder).startswith(f"{path} line 3, byte {offset}: not UTF-8 text")
+
+
+@pytest.mark.parametrize("change", [lambda data: b"\xef\xbb\xbf" + data, lambda data: data.replace(b"\n", b"\r\n")],
+                         ids=["BOM", "CRLF"])
+def test_a_bom_or_windows_line_ends_read_as_the_plain_file(tmp_path, change):
+    plain = load_raw(_write(tmp_path / "plain"))
+    folder = _write(tmp_path / "raw")
+    for table in ("actions", "items", "users"):
+        _rewrite(folder / f"{table}.csv", change)
+    variant = load_raw(folder)
+    for name in ("actions", "items", "users"):
+        pd.testing.assert_frame_equal(getattr(variant, name), getattr(plain, name))
+
+
+@pytest.mark.parametrize("times, said", [(["1580551200"] * 5, "not date-times like"),
+                                         (["1580551200000"] * 5, "not date-times like")], ids=["unix s", "unix ms"])
+def test_unix_times_in_a_raw_csv_are_refused_naming_the_column(tmp_path, times, said):
+    folder = _write(tmp_path / "raw", actions=_actions().assign(action_time=times))
+    assert f"actions.csv column action_time: 5 values are missing or {said}" in _error(folder)

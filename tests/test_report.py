@@ -3,6 +3,7 @@ runs' folders."""
 import re
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 import main_func
@@ -70,3 +71,19 @@ def test_a_report_folder_holding_other_files_is_not_replaced(study):
     assert (folder / "notes.txt").read_text() == "mine" and (folder / "report.md").exists()
     with pytest.raises(PipelineError, match="baseline='GBDT': not a configuration of study tiny"):
         report.main(settings + ["study=tiny", "baseline=GBDT"])
+
+
+def test_gains_of_a_constant_score_run_follow_the_random_line_whatever_the_file_order():
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1])  # the buyers last in the file
+    targeted, found = report.cumulative_gains(labels, np.full(len(labels), 0.3))
+    shares = np.linspace(0, 1, 11)
+    np.testing.assert_allclose(np.interp(shares, targeted, found), shares)
+
+
+def test_gains_step_at_each_distinct_score_and_cross_a_tie_in_a_straight_line():
+    targeted, found = report.cumulative_gains(np.array([1, 0, 0, 1]), np.array([0.9, 0.1, 0.5, 0.3]))
+    np.testing.assert_allclose(targeted, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_allclose(found, [0, 0.5, 0.5, 1, 1])
+    targeted, found = report.cumulative_gains(np.array([0, 0, 1, 0]), np.array([0.9, 0.5, 0.5, 0.1]))
+    np.testing.assert_allclose(targeted, [0, 0.25, 0.75, 1])
+    np.testing.assert_allclose(found, [0, 0, 1, 1])

@@ -70,3 +70,24 @@ def test_killed_run_continues_in_its_folder_with_its_evaluations(workspace, monk
     assert not folder.exists()
     with open(root / "results" / "runs.csv", newline="") as handle:
         assert [r["run_id"] for r in csv.DictReader(handle)] == [row["run_id"]]
+
+
+def test_training_seconds_count_each_second_once_however_often_a_run_saves(tmp_path, monkeypatch):
+    cfg = model_fixtures.small_settings(model="DNN", results_dir=str(tmp_path))
+    meta = model_fixtures.make_meta()
+    task = build_task(cfg, meta, None, steps_per_pass=4)
+    clock = iter([100.0, 110.0, 120.0, 130.0, 500.0, 540.0])
+    monkeypatch.setattr("training.resume.time.perf_counter", lambda: next(clock))
+    (tmp_path / "run").mkdir()
+    first = Progress(cfg, 16, meta)
+    first.begin()
+    for periods in (1, 2, 3):  # checkpoints 10, 20 and 30 s after the attempt began
+        first.save(task, periods=periods, stopped=False, run_dir=tmp_path / "run")
+    assert first.state["seconds"] == 30.0
+    assert first.earlier_seconds == 0.0, "a first attempt has no earlier seconds to add to its own wall time"
+
+    resumed = Progress(cfg, 16, meta)
+    assert resumed.earlier_seconds == 30.0
+    resumed.begin()
+    resumed.save(task, periods=4, stopped=True, run_dir=tmp_path / "run")
+    assert resumed.state["seconds"] == 70.0 and resumed.earlier_seconds == 30.0

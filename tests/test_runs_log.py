@@ -103,3 +103,12 @@ def test_one_seed_shows_its_value_without_a_spread_and_several_show_mean_and_std
     two = runs_log.summary_table([{"test_main_auc": 0.7}, {"test_main_auc": 0.8}])
     assert "0.7500 ± 0.0707" in two
     assert runs_log.mean_std_text([0.5, float("nan")]) == "0.5000"
+
+
+def test_a_runs_csv_saved_by_a_spreadsheet_with_a_bom_and_crlf_is_appended_to(tmp_path):
+    runs_log.append_run(tmp_path, {"run_id": "r1", "model": "DIN", "seed": 16})
+    path = tmp_path / "runs.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    runs_log.append_run(tmp_path, {"run_id": "r2", "model": "DNN", "seed": 17})
+    assert runs_log.read_checked(path)[["run_id", "seed"]].values.tolist() == [["r1", "16"], ["r2", "17"]]
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfrun_id,")

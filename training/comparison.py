@@ -17,6 +17,7 @@ import configurator
 from errors import PipelineError, run_cli
 from preprocessing import demo_oracle
 from preprocessing.processed_data import dataset_id, load_meta, load_split
+from training import runs_log
 from training.metrics import purchase_metrics
 
 SHOWN = (("dev_main_auc", "dev Main AUC"), ("test_main_auc", "test Main AUC"), ("test_cvr_auc", "test CVR AUC"),
@@ -30,6 +31,7 @@ def latest_runs(results_dir, dataset):
     path = Path(results_dir) / "runs.csv"
     if not path.is_file():
         raise PipelineError(f"{path}: no runs recorded yet; train a model first (python main_func.py)")
+    runs_log.read_checked(path)
     runs = pd.read_csv(path, dtype={name: str for name in ("dataset", "ctr_model", "cvr_model", "changed_settings")})
     if "dataset" not in runs:
         raise PipelineError(f"{path}: no dataset column (written by an older version); move it away")

@@ -5,6 +5,8 @@ import math
 import os
 from pathlib import Path
 
+from errors import PipelineError
+
 FILE = "dev_curve.json"
 
 
@@ -25,4 +27,12 @@ def write_dev_curve(run_dir, evaluations, period_steps, steps_per_pass):
 def read_dev_curve(run_dir):
     """The curve written by write_dev_curve, or None for a run without one (a baseline)."""
     path = Path(run_dir) / FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        curve = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:  # UnicodeDecodeError and JSONDecodeError alike: damaged
+        raise PipelineError(f"{path}: truncated or corrupt ({err}); train the run again or move it away") from None
+    if not isinstance(curve, dict):
+        raise PipelineError(f"{path}: holds a JSON {type(curve).__name__}, expected an object; move it away")
+    return curve

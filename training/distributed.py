@@ -17,6 +17,7 @@ For the moving means this equals tracking the global batch, the average of equal
 """
 import json
 import os
+import signal
 import time
 
 import keras
@@ -45,6 +46,9 @@ def make_strategy(cfg):
     else:
         _check_cluster()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        # its coordination service catches SIGTERM to note a preemption and runs on: a plain kill
+        # (scr/train_workers.sh stopping its workers) must end the worker
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if cfg.batch_size % strategy.num_replicas_in_sync:
         raise PipelineError(f"setting batch_size={cfg.batch_size}: expected a multiple of the "
                             f"{strategy.num_replicas_in_sync} replicas of distribute={cfg.distribute}")

@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from preprocessing.processed_data import OPEN, load_split, per_sample  # noqa: E402
+from preprocessing.processed_data import OPEN, load_array, load_split, per_sample  # noqa: E402
 from training import reasons  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 from training.output_folder import written_whole  # noqa: E402
@@ -62,7 +62,7 @@ def forecast(cfg, run, top_k):
     if not len(arrays["user"]):
         raise PipelineError(f"{processed / OPEN}: the open window {meta['open_window']['interaction']} has no "
                             "samples; the log's last days hold no action")
-    vocab = {name: np.load(processed / "vocab" / f"{name}.npy", allow_pickle=False) for name in ("user", "item", "cate")}
+    vocab = {name: load_array(processed / "vocab" / f"{name}.npy") for name in ("user", "item", "cate")}
     probabilities = score_open(net, arrays, meta, settings.eval_batch_size)
     user, item = np.asarray(arrays["user"]), np.asarray(arrays["item"])
     scores = pd.DataFrame({"user_id": vocab["user"][user], "item_id": vocab["item"][item]})

@@ -23,7 +23,7 @@ from sklearn.metrics import roc_curve  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from training import significance  # noqa: E402
+from training import collapse, runs_log, significance  # noqa: E402
 from training.dev_curve import read_dev_curve  # noqa: E402
 from training.metrics import auc  # noqa: E402
 from training.output_folder import written_whole  # noqa: E402
@@ -34,6 +34,7 @@ from training.sweep import check_study_name, configuration_key  # noqa: E402
 FILES = ("report.md", "dev_curves.png", "auc_intervals.png", "roc.png", "gains.png")
 OWN_ARGUMENTS = {"baseline": str, "bootstrap": int}  # the report's own, beside config.py's settings
 TITLE_SETTINGS = ("model", "ctr_model", "cvr_model")  # shown by the model's title
+PLACES = ("raw_dir", "processed_dir", "results_dir", "config", "study", *TITLE_SETTINGS)  # not configuration
 TABLE_METRICS = (("test_main_auc", "Main AUC"), ("test_cvr_auc", "CVR AUC"), ("test_ctr_auc", "CTR AUC"),
                  ("test_gauc", "GAUC"), ("test_logloss", "log loss"))
 COMPARED = (("main_auc", "Main AUC"), ("cvr_auc", "CVR AUC"))
@@ -51,6 +52,7 @@ def study_runs(results_dir, study):
     if not path.is_file():
         raise PipelineError(f"{path}: no runs recorded; run the study first (sh scr/sweep.sh ... study={study})")
     text = ("run_id", "dataset", "model", "ctr_model", "cvr_model", "config", "study", "changed_settings")
+    runs_log.read_checked(path)
     runs = pd.read_csv(path, dtype={name: str for name in text})
     if "study" not in runs or not (runs["study"] == study).any():
         raise PipelineError(f"{path}: no run of study {study!r}; run it first (sh scr/sweep.sh ... study={study})")
@@ -111,7 +113,7 @@ def differences(replicates, baseline):
     return result
 
 
-def markdown(study, runs, table, diffs, baseline, n_boot):
+def markdown(study, runs, table, diffs, baseline, n_boot, results_dir):
     table = table.copy()
     for metric, title in COMPARED:
         cells = [("baseline" if label == baseline else _difference_cell(diffs[metric].get(label)))
@@ -128,6 +130,11 @@ def markdown(study, runs, table, diffs, baseline, n_boot):
              "resamples, so the difference is paired). CVR AUC is on interacted samples only.", "",
              "| " + " | ".join(table.columns) + " |", "|" + "---|" * table.shape[1]]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    failures = collapse.failed_runs(results_dir, study)
+    if failures:
+        lines += ["", "**Runs that failed to train** (not in the table: their predictions carried no ranking):", ""]
+        lines += [f"- {f['model']} {_settings_text({k: v for k, v in f['changed_settings'].items() if k not in PLACES})}"
+                  f", seed {f['seed']}: {f['reason']}" for f in failures]
     lines += ["", "![dev Main AUC learning curves](dev_curves.png)", "",
               "![test Main AUC with 95% intervals](auc_intervals.png)", "",
               "![ROC of each configuration's best run](roc.png)", "",
@@ -222,26 +229,34 @@ def plot_roc(best, path):
 
 
 def cumulative_gains(labels, scores):
-    """(share of samples targeted, share of buyers among them), best scores first."""
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    found = np.cumsum(np.asarray(labels)[order])
-    return np.arange(1, len(order) + 1) / len(order), found / max(found[-1], 1)
+    """(share of samples targeted, share of buyers among them), best scores first, from (0, 0) with
+    a point at the end of each run of equal scores: tied samples are targeted together, in no
+    order, so the curve crosses them in a straight line (as roc_curve does), not in file order."""
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    order = np.argsort(-scores, kind="stable")
+    found = np.cumsum(labels[order])
+    ends = np.append(np.flatnonzero(np.diff(scores[order]) != 0), len(order) - 1)
+    return np.append(0.0, (ends + 1) / len(order)), np.append(0.0, found[ends] / max(found[-1], 1))
 
 
 def plot_gains(best, path):
     figure, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    curves = {label: cumulative_gains(frame["label_buy"].to_numpy(), frame["p_main"].to_numpy())
+              for label, frame in best.items()}
     for axis, limit in zip(axes, (1.0, 0.1)):
-        for (color, style), (label, frame) in zip(_styles(len(best)), best.items()):
-            targeted, found = cumulative_gains(frame["label_buy"].to_numpy(), frame["p_main"].to_numpy())
-            shown = targeted <= limit
-            axis.plot(targeted[shown] * 100, found[shown] * 100, color=color, linestyle=style, lw=1.2, label=label)
-        axis.plot([0, limit * 100], [0, limit * 100], "k:", lw=1, label="random")
+        for (color, style), (label, (targeted, found)) in zip(_styles(len(curves)), curves.items()):
+            axis.plot(targeted * 100, found * 100, color=color, linestyle=style, lw=1.2, label=label)
+        axis.plot([0, limit * 100], [0, limit * 100], "k:", lw=1, label="random", zorder=1)  # under a constant run
+        # a tie block crossing the limit is a segment: the panel cuts it there rather than dropping it
+        top = max([limit] + [np.interp(limit, targeted, found) for targeted, found in curves.values()])
+        axis.set_xlim(0, limit * 100)
+        axis.set_ylim(0, min(top * 105, 102))
         axis.set_xlabel("samples targeted, highest purchase score first (%)")
         axis.set_ylabel("buyers found (%)")
         axis.set_title("all samples" if limit == 1.0 else f"the top {limit:.0%}")
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: curves fill the panels
-    figure.suptitle("Cumulative gains on test, each configuration's best run by dev AUC")
+    figure.suptitle("Cumulative gains on test, each configuration's best run by dev AUC (tied scores: straight lines)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -281,7 +296,7 @@ def main(argv):
     folder = Path(cfg.results_dir) / "studies"
     with written_whole(folder / study) as partial:
         (partial / "report.md").write_text(
-            markdown(study, runs, configuration_table(runs), diffs, baseline, n_boot))
+            markdown(study, runs, configuration_table(runs), diffs, baseline, n_boot, cfg.results_dir))
         plot_dev_curves(runs, cfg.results_dir, partial / "dev_curves.png")
         plot_intervals(runs, replicates["main_auc"], baseline, partial / "auc_intervals.png")
         best = best_runs(runs, cfg.results_dir)

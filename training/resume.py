@@ -47,6 +47,8 @@ class Progress:
         self.state = {}
         if cfg.resume and (self.folder / STATE).is_file():
             self.state = json.loads((self.folder / STATE).read_text())
+        # read once: save() rewrites the state, whose seconds already include this attempt's
+        self._earlier_seconds = self.state.get("seconds", 0.0) if self.periods else 0.0
         self.dev_evaluation = None
         self._began = None
 
@@ -68,8 +70,9 @@ class Progress:
 
     @property
     def earlier_seconds(self):
-        """Training wall seconds of the earlier attempts, up to their last checkpoint."""
-        return self.state.get("seconds", 0.0) if self.periods else 0.0
+        """Training wall seconds of the earlier attempts, up to their last checkpoint (this attempt's
+        own seconds not included, however often it saved)."""
+        return self._earlier_seconds
 
     def restore(self, task):
         """Loads the last checkpoint into task (model and optimizer, built here first) when resuming."""
@@ -90,7 +93,7 @@ class Progress:
             return
         self.dev_evaluation.evaluations = list(evaluations)
         self.dev_evaluation.seconds = self.state["eval_seconds"]
-        scores = [e["main_auc"] for e in evaluations]
+        scores = [e.get("selection_auc", e["main_auc"]) for e in evaluations]
         best = max(range(len(scores)), key=lambda i: scores[i])
         for callback in callbacks:
             if isinstance(callback, keras.callbacks.ModelCheckpoint):

@@ -18,6 +18,7 @@ from errors import PipelineError
 from models import registry
 from preprocessing.build_dataset import ensure_dataset
 from preprocessing.processed_data import dataset_id, load_meta
+from training import runs_log
 from training.task import build_task
 
 WEIGHTS = "best.weights.h5"
@@ -48,6 +49,7 @@ def _runs(results_dir):
     if not path.is_file():
         raise PipelineError(f"{path}: no runs recorded yet; train a model first (python main_func.py)")
     text = {name: str for name in ("run_id", "dataset", "ctr_model", "cvr_model", "changed_settings")}
+    runs_log.read_checked(path)
     runs = pd.read_csv(path, dtype=text, keep_default_na=False, na_values={"dev_main_auc": [""]})
     return path, runs
 
@@ -98,11 +100,16 @@ def load_network(cfg, run):
     weights = Path(cfg.results_dir) / row["run_id"] / WEIGHTS
     if not weights.is_file():
         raise PipelineError(f"{weights}: missing; the run's best weights are needed to rebuild it")
-    task = build_task(settings, meta, None, steps_per_pass=1)
+    task = build_task(settings, meta, None, decay_steps=1)
     # every weight, the optimizer's too (the file holds them), must exist before they are loaded
     task(_one_sample(meta))
     task.optimizer.build(task.trainable_variables)
-    task.load_weights(weights)
+    try:
+        task.load_weights(weights)
+    except (OSError, ValueError, KeyError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise PipelineError(f"{weights}: truncated, corrupt or of another network ({reason[:200]}); "
+                            "train the run again or pick another run") from None
     return row, settings, meta, processed, task.net
 
 

@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 import configurator
 from errors import PipelineError, run_cli
+from training import runs_log
 
 ROOT = Path(__file__).resolve().parents[1]
 OPENING, CLOSING = "[({", "])}"
@@ -85,7 +84,7 @@ def recorded_runs(results_dir, study):
     path = Path(results_dir) / "runs.csv"
     if not path.is_file():
         return set()
-    runs = pd.read_csv(path, dtype=str, keep_default_na=False)
+    runs = runs_log.read_checked(path)
     if "study" not in runs:
         return set()
     runs = runs[runs["study"] == study]

@@ -75,17 +75,17 @@ class PurchaseTask(keras.Model):
         return super().metrics + list(self.loss_trackers.values())
 
 
-def build_task(cfg, meta, item2vec, steps_per_pass):
+def build_task(cfg, meta, item2vec, decay_steps):
     """The registry model of cfg wrapped in its PurchaseTask, compiled with Adam (lazy for the tables
-    above cfg.sparse_update_above ids), the learning rate multiplied by cfg.lr_decay after each pass
-    and gradients clipped to cfg.clip_norm."""
+    above cfg.sparse_update_above ids), the learning rate multiplied by cfg.lr_decay every
+    decay_steps steps (a pass, training.schedule) and gradients clipped to cfg.clip_norm."""
     net = registry.build_model(cfg, meta, item2vec)
     task = PurchaseTask(net, multi_task=registry.is_multi_task(cfg),
                         aux_loss="DIEN" in registry.tower_names(cfg) and cfg.dien_aux_weight > 0,
                         label_smoothing=cfg.label_smoothing, ctr_weight=cfg.ctr_weight,
                         cvr_weight=cfg.cvr_weight)
     learning_rate = keras.optimizers.schedules.ExponentialDecay(
-        cfg.learning_rate, decay_steps=steps_per_pass, decay_rate=cfg.lr_decay, staircase=True)
+        cfg.learning_rate, decay_steps=decay_steps, decay_rate=cfg.lr_decay, staircase=True)
     # Keras clips each replica's gradient (1/replicas of its share's mean) before summing them, so each
     # share's gradient is held to clip_norm as one process holds the batch's.
     replicas = tf.distribute.get_strategy().num_replicas_in_sync

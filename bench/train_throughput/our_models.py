@@ -12,17 +12,19 @@ import timing  # noqa: E402
 from training.task import build_task  # noqa: E402
 from training.input_pipeline import make_dataset  # noqa: E402
 
+BATCH = "batch_size=2048"  # throughput at the original's batch, whatever the training split
+
 
 def prepared_training(folder, overrides):
     """(task, dataset, batch size): the model of `overrides`, compiled, and the arrays of `folder`
     as training batches repeated without end."""
-    cfg = configurator.load(overrides)
+    cfg = configurator.load([BATCH, *overrides])
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(cfg.seeds[0])
     meta, arrays, _ = bench_arrays.load_folder(folder)
     # No learning-rate halving within the run: one "pass" is longer than any benchmark run.
-    task = build_task(cfg, meta, None, steps_per_pass=1_000_000)
+    task = build_task(cfg, meta, None, decay_steps=1_000_000)
     return task, make_dataset(arrays, meta, cfg.batch_size, shuffle_seed=cfg.seeds[0]), cfg.batch_size
 
 

@@ -19,6 +19,7 @@ PROJECT = pathlib.Path(__file__).resolve().parents[2]
 COMMON = {"raw_dir": str(PROJECT / configurator.defaults()["raw_dir"]), "chunk_mb": 32.0}
 SOURCE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2")
 SETTING = re.compile(r"^[A-Za-z_]\w*=")
+MAX_CHUNK_MB = 1024.0  # the CSV reader's block size is a 32-bit count of bytes
 
 
 def parse_settings(args, defaults):
@@ -41,13 +42,16 @@ def parse_settings(args, defaults):
         if type(value) is not expected:
             raise configurator.ConfigError(f"setting {key}={text!r}: expected {expected.__name__} like {defaults[key]!r}")
         values[key] = value
-    if values["chunk_mb"] <= 0:
-        raise configurator.ConfigError(f"setting chunk_mb={values['chunk_mb']!r}: expected a positive number of MiB")
+    if not 0 < values["chunk_mb"] <= MAX_CHUNK_MB:
+        raise configurator.ConfigError(f"setting chunk_mb={values['chunk_mb']!r}: expected a positive number of MiB "
+                                       f"up to {MAX_CHUNK_MB}")
     return values
 
 
 def source_files(args):
-    """The files named, folders expanded to their CSV files (sorted)."""
+    """The files named, folders expanded to their CSV files (sorted), each once: a file named twice,
+    or named and inside a folder named too, is read once. Returns the files and how many repeats
+    were dropped."""
     files = []
     for arg in args:
         path = pathlib.Path(arg)
@@ -60,7 +64,10 @@ def source_files(args):
             files.append(path)
         else:
             raise errors.PipelineError(f"{path}: source file not found")
-    return files
+    first = {}
+    for path in files:
+        first.setdefault(path.resolve(), path)
+    return list(first.values()), len(files) - len(first)
 
 
 def main(argv):
@@ -70,10 +77,11 @@ def main(argv):
                                    "(sh scr/import_data.sh FORMAT SOURCE... [raw_dir=...])")
     fmt, module = argv[0], FORMATS[argv[0]]
     settings = parse_settings([a for a in argv[1:] if SETTING.match(a)], {**COMMON, **module.SETTINGS})
-    sources = source_files([a for a in argv[1:] if not SETTING.match(a)])
+    sources, repeated = source_files([a for a in argv[1:] if not SETTING.match(a)])
     if not sources:
         raise errors.PipelineError(f"format {fmt}: no source files given")
     with ImportedLog(settings["raw_dir"]) as log:
+        log.repair("source files given more than once, read once", repeated)
         module.read(sources, settings, log)
         for line in log.commit(fmt, sources, settings):
             print(line)

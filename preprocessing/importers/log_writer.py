@@ -1,21 +1,20 @@
 """Writes an imported log as the raw-data contract (README "Raw data") into raw_dir, all at once.
 
-actions.parquet is written chunk by chunk into a hidden temporary folder beside raw_dir, then
-items.parquet, users.parquet and the marker imported.json; the folder is renamed onto raw_dir only
-when every source was read without error. raw_dir is replaced only when it is absent, empty or holds
-nothing but an earlier import (its marker and tables); any other content, a generated demo set
-included, is refused and left exactly as it was.
+actions.parquet is written chunk by chunk into a hidden temporary folder beside raw_dir (signed_folder),
+then items.parquet, users.parquet and the window settings that fit the log's span
+(proposed_settings.json, used whenever raw_dir is processed unless given otherwise:
+preprocessing/import_proposal.py); the folder is sealed with the signed marker imported.json
+(format, sources, settings, summary, and every file written) and renamed onto raw_dir only when every
+source was read without error. raw_dir is replaced only when it is absent, empty or an earlier import
+exactly as sealed; any other content, a generated demo set or an unsigned imported.json included, is
+refused and left exactly as it was.
 
 Side attributes a format does not have are written as missing values (Parquet nulls), which the
 loader accepts and sets to its reserved unknown value; ids seen in actions but absent from a
 publisher's side table get a row of missing attributes.
 """
 import collections
-import json
-import os
 import pathlib
-import shutil
-import tempfile
 
 import numpy as np
 import pandas as pd
@@ -24,31 +23,21 @@ import pyarrow.parquet as pq
 
 import configurator
 import errors
-from preprocessing import raw_data
+import signed_folder
+from preprocessing import import_proposal, raw_data
 from preprocessing.importers.key_counts import KeyCounts
 from preprocessing.windows import fitting_settings
 
-MARKER = "imported.json"  # format, sources, settings and summary of the import; marks raw_dir as replaceable
+MARKER = signed_folder.IMPORTED_RAW.marker  # format, sources, settings, summary and files of the import
 TABLE_FILES = {"actions": "actions.parquet", "items": "items.parquet", "users": "users.parquet"}
-DEMO_MARKER = "demo.json"  # the demo generator's marker (preprocessing/make_demo_data.py)
 COMPRESSION = "lz4"  # about twice as fast to write as snappy at the same size; the import's slowest step
 NAMES = {1: "browse", 2: "order", 3: "follow", 4: "comment", 5: "cart"}
+TIME_RANGE = tuple(int(pd.Timestamp(t).timestamp()) for t in ("1678-01-01", "2262-01-01"))  # datetime64[ns]'s years
 
 
 def check_destination(raw_dir):
     """Raises PipelineError unless raw_dir may be replaced by an import (see the module docstring)."""
-    raw_dir = pathlib.Path(raw_dir)
-    if not raw_dir.exists():
-        return
-    if not raw_dir.is_dir():
-        raise errors.PipelineError(f"raw_dir={raw_dir}: exists and is not a folder; choose another with raw_dir=...")
-    entries = sorted(p.name for p in raw_dir.iterdir())
-    ours = {MARKER, *TABLE_FILES.values()}
-    if entries and (MARKER not in entries or not ours.issuperset(entries)):
-        what = "a generated demo set" if DEMO_MARKER in entries else "files this importer did not write"
-        shown = [e for e in entries if e not in ours] or entries
-        raise errors.PipelineError(f"raw_dir={raw_dir} holds {what} ({', '.join(shown[:5])}); it is left as it is: "
-                                   "choose an empty or new folder with raw_dir=...")
+    signed_folder.check_replaceable(pathlib.Path(raw_dir), signed_folder.IMPORTED_RAW, "raw_dir")
 
 
 class ImportedLog:
@@ -57,9 +46,7 @@ class ImportedLog:
 
     def __init__(self, raw_dir):
         self.raw_dir = pathlib.Path(raw_dir)
-        check_destination(self.raw_dir)
-        self.raw_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{self.raw_dir.name}.import.", dir=self.raw_dir.parent))
+        self.staging = signed_folder.stage(self.raw_dir, signed_folder.IMPORTED_RAW, "raw_dir")
         self.writer = None
         self.users = KeyCounts(["user_log_acct"])
         self.items = KeyCounts(["item_sku_id"])
@@ -76,8 +63,7 @@ class ImportedLog:
     def __exit__(self, *failure):
         if self.writer is not None:
             self.writer.close()
-        if self.staging.exists():
-            shutil.rmtree(self.staging)
+        signed_folder.discard(self.staging, signed_folder.IMPORTED_RAW)
 
     def add_actions(self, users, items, seconds, types):
         """One chunk: user and item ids (arrow or numpy), wall-clock times as int64 seconds since
@@ -102,26 +88,30 @@ class ImportedLog:
             self.repairs[what] += int(count)
 
     def commit(self, fmt, sources, settings):
-        """Writes the side tables and the marker, renames the folder onto raw_dir; the summary lines."""
+        """Writes the side tables, seals the folder with the marker (listing every file in the temporary
+        folder, whichever step wrote it) and renames it onto raw_dir; the summary lines."""
         if self.writer is None:
-            raise errors.PipelineError(f"no actions left to import from {', '.join(map(str, sources))}")
+            dropped = "; ".join(f"{what}: {n:,}" for what, n in self.repairs.items()) or "the sources hold none"
+            raise errors.PipelineError(f"no actions left to import from {', '.join(map(str, sources))} ({dropped})")
         self.writer.close()
         self.writer = None
+        if not TIME_RANGE[0] <= self.first <= self.last < TIME_RANGE[1]:
+            shown = [str(np.datetime64(t, "s")) for t in (self.first, self.last)]
+            raise errors.PipelineError(f"{', '.join(map(str, sources))}: times from {shown[0]} to {shown[1]}, beyond "
+                                       "the years 1678-2261 a date-time can hold here (Unix times in another unit?)")
         items = self._side("items", self.item_table, self.items)
         users = self._side("users", self.user_table, self.users)
         pq.write_table(items, self.staging / TABLE_FILES["items"])
         pq.write_table(users, self.staging / TABLE_FILES["users"])
-        lines = self._summary(fmt, items.num_rows, users.num_rows)
-        marker = {"format": fmt, "sources": [str(s) for s in sources], "settings": settings, "summary": lines}
-        (self.staging / MARKER).write_text(json.dumps(marker, indent=1, ensure_ascii=False) + "\n")
-        check_destination(self.raw_dir)
-        if self.raw_dir.exists():
-            old = pathlib.Path(tempfile.mkdtemp(prefix=f".{self.raw_dir.name}.old.", dir=self.raw_dir.parent))
-            os.rename(self.raw_dir, old / self.raw_dir.name)
-            os.rename(self.staging, self.raw_dir)
-            shutil.rmtree(old)
-        else:
-            os.rename(self.staging, self.raw_dir)
+        first, last = (np.datetime64(t, "s").astype("datetime64[D]") for t in (self.first, self.last))
+        span = int((last - first) / np.timedelta64(1, "D")) + 1
+        default = configurator.defaults()
+        fit = fitting_settings(span, *(default[name] for name in import_proposal.SETTINGS))
+        if fit is not None:
+            import_proposal.write(self.staging, dict(zip(import_proposal.SETTINGS, fit)), first, last)
+        lines = self._summary(fmt, items.num_rows, users.num_rows, f"{first}..{last} ({span} days)", fit)
+        about = {"format": fmt, "sources": [str(s) for s in sources], "settings": settings, "summary": lines}
+        signed_folder.swap_in(self.staging, self.raw_dir, signed_folder.IMPORTED_RAW, about, "raw_dir")
         return lines
 
     def _side(self, table, given, seen):
@@ -143,24 +133,19 @@ class ImportedLog:
             columns[column] = _arrow_column(values, column)
         return pa.table(columns)
 
-    def _summary(self, fmt, n_items, n_users):
-        day = np.timedelta64(1, "D")
-        first, last = (np.datetime64(t, "s").astype("datetime64[D]") for t in (self.first, self.last))
-        span = int((last - first) / day) + 1
+    def _summary(self, fmt, n_items, n_users, span, fit):
         rows = int(self.type_counts.sum())
         by_type = ", ".join(f"{NAMES[t]} {self.type_counts[t]:,}" for t in NAMES)
         repairs = "; ".join(f"{what}: {n:,}" for what, n in self.repairs.items()) or "none"
         notes = "".join(f"; {note}" for note in self.notes)
         summary = (f"imported {fmt}: {rows:,} actions ({by_type}), {len(self.users):,} users, {len(self.items):,} items "
-                   f"({n_users:,} and {n_items:,} in the side tables), {first}..{last} ({span} days); "
+                   f"({n_users:,} and {n_items:,} in the side tables), {span}; "
                    f"repairs: {repairs}{notes} -> {self.raw_dir}")
-        default = configurator.defaults()
-        fit = fitting_settings(span, default["num_windows"], default["window_days"], default["window_stride_days"])
         if fit is None:
-            windows = f"windows: the {span}-day span is too short for three windows (at least 4 days are needed)"
-        else:
-            windows = "windows that fit: num_windows={} window_days={} window_stride_days={}".format(*fit)
-        return [summary, windows]
+            return [summary, "windows: the span is too short for a training window (at least 4 days are needed)"]
+        return [summary, "windows that fit: num_windows={} window_days={} window_stride_days={}".format(*fit),
+                f"kept in {self.raw_dir / import_proposal.FILE}: used whenever raw_dir={self.raw_dir} is processed, "
+                "unless given as key=value or in a preset file"]
 
 
 def _arrow_column(values, column):

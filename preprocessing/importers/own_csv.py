@@ -25,6 +25,7 @@ ITEM_ROLES = {"category": "item_third_cate_cd", "brand": "brand_code", "shop": "
 USER_ROLES = {"age": "age", "sex": "sex", "user_level": "user_level", "province": "province", "city": "city",
               "county": "county"}
 TIME_FORMATS = {"text": None, "unix_s": 1, "unix_ms": 1000}
+UNIT_BOUNDARY = 10 ** 11  # as seconds the year 5138, as milliseconds 1973-03-03: a Unix time's unit tells
 ID_TYPES = {"int": pa.int64(), "str": pa.string()}
 
 
@@ -48,9 +49,16 @@ def read(sources, settings, log):
             if divisor is None:
                 seconds, bad_time = text_times(stream, batch.column(roles["time"]), roles["time"])
             else:
-                seconds = plain(batch.column(roles["time"])) // divisor
+                raw = plain(batch.column(roles["time"]))
+                seconds = raw // divisor
                 bad_time = seconds < 0
                 stream.reject(bad_time, f"values of column {roles['time']} before 1970", batch.column(roles["time"]))
+                # seconds read as milliseconds land in January 1970, milliseconds read as seconds after 5000
+                other, other_unit = {1: ("unix_ms", "milliseconds"), 1000: ("unix_s", "seconds")}[divisor]
+                wrong_unit = (raw >= UNIT_BOUNDARY) if divisor == 1 else (raw >= 0) & (raw < UNIT_BOUNDARY)
+                stream.reject(wrong_unit, f"values of column {roles['time']} that look like Unix {other_unit} "
+                              f"(use time_format={other})", batch.column(roles["time"]))
+                bad_time |= wrong_unit
             keep = ~bad_time & (codes > 0)
             chunk = batch.filter(pa.array(keep))
             log.add_actions(chunk.column(roles["user"]), chunk.column(roles["item"]), seconds[keep], codes[keep])

@@ -8,6 +8,7 @@ while reading and raised by finish() as one error, so the count covers the whole
 import codecs
 import csv
 import io
+import pathlib
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 import errors
+from preprocessing.text_file import compression_of, first_undecodable
 
 MiB = 1 << 20
 SNIFF_BYTES = 1 << 20  # bytes read to tell the text encoding
@@ -30,23 +32,62 @@ class SourceError(errors.PipelineError):
     """A source file that does not hold the documented format."""
 
 
+SUFFIXES = {"gzip": ".gz", "bzip2": ".bz2"}  # the compressions pyarrow opens, by the name's last suffix
+
+
+def _opened(path):
+    """pa.input_stream of path (decompressing .gz and .bz2), after checking that the file is compressed
+    the way its name says: a gzip file named .csv would otherwise be parsed as garbled text."""
+    try:
+        found = compression_of(path)
+    except OSError as err:
+        raise SourceError(f"{path}: cannot be read ({err.strerror or err})") from None
+    suffix = pathlib.Path(path).suffix.lower()
+    named = next((name for name, ending in SUFFIXES.items() if ending == suffix), None)
+    if found != named:
+        if found in SUFFIXES:
+            raise SourceError(f"{path}: is {found}-compressed, but its name does not end in {SUFFIXES[found]}; "
+                              f"rename it to {pathlib.Path(path).name}{SUFFIXES[found]} or decompress it")
+        if found:
+            raise SourceError(f"{path}: is {found}-compressed; decompress it first (.csv, .csv.gz and .csv.bz2 are read)")
+        raise SourceError(f"{path}: named {suffix} but is not {named} data; rename it or compress it with {named}")
+    return pa.input_stream(str(path))
+
+
 def detect_encoding(path):
     """'utf8' when the head of the file decodes as UTF-8, else 'gb18030' (the superset of GBK, which
-    Chinese publishers' tables often use)."""
-    with pa.input_stream(str(path)) as source:
+    Chinese publishers' tables often use) when it decodes as that; an error naming the byte otherwise."""
+    with _opened(path) as source:
         head = source.read(SNIFF_BYTES)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as err:
+        try:
+            codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        except UnicodeDecodeError:
+            line = head[:err.start].count(b"\n") + 1
+            raise SourceError(f"{path} line {line}, byte {err.start}: neither UTF-8 nor GBK text (binary or damaged?); "
+                              "convert it to UTF-8") from None
         return "gb18030"
     return "utf8"
 
 
+def first_undecodable_in(path, encoding="utf8"):
+    """(byte offset, line) of the first byte of path that does not decode, or (None, None)."""
+    with _opened(path) as source:
+        return first_undecodable(source.read, _codec(encoding))
+
+
+def _codec(encoding):
+    """Python's name of pyarrow's encoding name."""
+    return "utf-8" if encoding == "utf8" else encoding
+
+
 def first_row(path, encoding="utf8"):
     """The first row of the file as a list of stripped fields ([] for an empty file)."""
-    with pa.input_stream(str(path)) as source:
+    with _opened(path) as source:
         head = source.read(64 * 1024)
-    line = head.decode("utf-8" if encoding == "utf8" else encoding, errors="replace").lstrip("\ufeff")
+    line = head.decode(_codec(encoding), errors="replace").lstrip("\ufeff")
     line = line.splitlines()[0] if line.strip() else ""
     return [field.strip() for field in next(csv.reader(io.StringIO(line)), [])]
 
@@ -87,6 +128,12 @@ class CsvStream:
     def __init__(self, path, columns, types, block_mb, header=True, required=(), encoding="utf8"):
         self.path, self.columns, self.types, self.required = path, list(columns), dict(types), list(required)
         self.header, self.encoding = header, encoding
+        with _opened(path) as source:
+            head = source.read(SNIFF_BYTES)
+        try:
+            codecs.getincrementaldecoder(_codec(encoding))().decode(head, final=False)
+        except UnicodeDecodeError as err:
+            self._check_text(err)
         self.block_bytes = max(1, int(block_mb * MiB))
         self.rows = 0  # data rows read before the current batch
         self.problems = {}  # what -> [count, first line, examples]
@@ -104,12 +151,29 @@ class CsvStream:
         convert = pacsv.ConvertOptions(include_columns=self.columns, column_types=types, strings_can_be_null=True)
         try:
             return pacsv.open_csv(str(self.path), read_options=read, parse_options=parse, convert_options=convert)
+        except UnicodeDecodeError as err:
+            self._check_text(err)
+        except KeyError as err:  # pyarrow's ArrowKeyError: the header has a column's name with spaces around it
+            reason = str(err.args[0] if err.args else err)
+            raise SourceError(f"{self.path}: the header does not name a column exactly ({reason}); spaces around "
+                              "the names? write them without") from None
         except pa.ArrowInvalid as err:
+            self._check_text(err)
             if "Empty CSV file" in str(err):
                 raise SourceError(f"{self.path}: the file is empty") from None
             if "conversion error" in str(err):
                 self._locate_unconvertible()
             raise self._unreadable(err) from None
+
+    def _check_text(self, err):
+        """Raises naming the first byte that is not text of the file's encoding when err says so
+        (pyarrow's "invalid UTF8", or its transcoding's UnicodeDecodeError, name neither line nor byte)."""
+        if not isinstance(err, UnicodeDecodeError) and "invalid UTF8" not in str(err):
+            return
+        offset, line = first_undecodable_in(self.path, self.encoding)
+        where = f"{self.path} line {line}, byte {offset}" if offset is not None else str(self.path)
+        raise SourceError(f"{where}: not {_codec(self.encoding).upper()} text (binary, damaged or mixed encodings); "
+                          "repair it or convert it to UTF-8")
 
     def _malformed(self, row):
         self._record(f"rows with {row.actual_columns} fields, expected {row.expected_columns}", 1, row.number, [row.text])
@@ -126,7 +190,10 @@ class CsvStream:
                 batch = reader.read_next_batch()
             except StopIteration:
                 return
+            except UnicodeDecodeError as err:
+                self._check_text(err)
             except pa.ArrowInvalid as err:
+                self._check_text(err)
                 if "conversion error" in str(err):
                     self._locate_unconvertible()
                 raise self._unreadable(err) from None
