@@ -20,6 +20,7 @@ demo_scale = 1.0  # multiplies users and items; 1.0 gives about 1.5 million acti
 demo_start = "2020-02-01"  # first day of the generated log, as in the original data
 demo_end = "2020-04-15"  # last day of the generated log
 demo_seed = 2021  # the generator is deterministic for a given seed and size
+like = ""  # a raw-data folder: make_demo_data generates its twin, a log of the same shape, instead of the demo
 
 # ---------------------------------------------------------------- samples
 num_windows = 6  # sliding windows, newest first, anchored at the last day of the data (purged ones count)

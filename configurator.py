@@ -192,7 +192,7 @@ RULES = {
     "raw_dir": _text, "processed_dir": _text, "results_dir": _text, "allow_pickle": _anything, "config": _anything,
     "demo_users": _whole(1), "demo_items": _whole(1), "demo_categories": _whole(1),
     "demo_scale": _number(0, low_open=True, example=1.0), "demo_start": _date, "demo_end": _date,
-    "demo_seed": _whole(0, SEED_LIMIT - 1),
+    "demo_seed": _whole(0, SEED_LIMIT - 1), "like": _anything,
     "num_windows": _whole(1), "window_days": _whole(1), "window_stride_days": _whole(1),
     "use_oldest_window": _anything, "split_by": _one_of("user", "random"), "max_len": _whole(1, MAX_SEQUENCE),
     "use_item2vec": _anything, "w2v_window": _whole(1), "w2v_epochs": _whole(1), "w2v_min_count": _whole(1),

@@ -211,7 +211,8 @@ def test_funnel_and_user_attributes_shift_buying(newest_window):
     first = {kind: actions[actions["action_type"].isin(kinds)].groupby(key)["action_time"].min()
              for kind, kinds in (("cart", [3, 5]), ("order", [2]))}
     orders = actions[actions["action_type"] == 2].join(first["cart"].rename("cart"), on=key)
-    assert (orders["cart"] < orders["action_time"]).mean() > 0.95
+    # most orders come without a cart, as in real shopping; those with one come on a later visit
+    assert 0.2 < (orders["cart"] < orders["action_time"]).mean() < 0.6
     assert (orders["action_time"] - orders["cart"]).median() > 0.5 * DAY
     comments = actions[actions["action_type"] == 4].join(first["order"].rename("order"), on=key)
     assert (comments["order"] < comments["action_time"]).all()
