@@ -49,7 +49,8 @@ def make_strategy(cfg):
         # its coordination service catches SIGTERM to note a preemption and runs on: a plain kill
         # (scr/train_workers.sh stopping its workers) must end the worker
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if cfg.batch_size % strategy.num_replicas_in_sync:
+    # batch_size=auto is sized later as a multiple of the replicas (training.schedule)
+    if isinstance(cfg.batch_size, int) and cfg.batch_size % strategy.num_replicas_in_sync:
         raise PipelineError(f"setting batch_size={cfg.batch_size}: expected a multiple of the "
                             f"{strategy.num_replicas_in_sync} replicas of distribute={cfg.distribute}")
     return strategy
