@@ -65,8 +65,8 @@ def test_killed_run_continues_in_its_folder_with_its_evaluations(workspace, monk
     [row] = main_func.main(settings + TINY)
     run_dir = root / "results" / row["run_id"]
     assert run_dir.is_dir() and len(list((root / "results").glob("*-seed16"))) == 1
-    assert len(row["dev_evaluations"]) == 4  # 31 steps per pass: 4 periods of 10, 2 before the kill
-    assert row["best_step"] == 10 * (1 + int(np.argmax([e["main_auc"] for e in row["dev_evaluations"]])))
+    assert len(row["dev_evaluations"]) == 3  # 31 steps per pass: 3 whole periods of 10 in max_epochs=1, 2 before the kill
+    assert row["best_step"] == 10 * (1 + int(np.argmax([e["selection_auc"] for e in row["dev_evaluations"]])))
     assert not folder.exists()
     with open(root / "results" / "runs.csv", newline="") as handle:
         assert [r["run_id"] for r in csv.DictReader(handle)] == [row["run_id"]]
