@@ -1,8 +1,22 @@
-"""A small generated demo log in a folder of its own, for the end-to-end tests, and its runs.csv."""
+"""A small generated demo log in a folder of its own, for the end-to-end tests, and its runs.csv; the
+real samples of ../shared/realdata/ where they exist."""
 import csv
+import pathlib
+
+import pytest
 
 from errors import run_cli
 from preprocessing import make_demo_data
+
+REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+def real_sample(*parts):
+    """The path of a real sample in ../shared/realdata/, read in place; the test is skipped without it."""
+    path = REALDATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real sample {path} absent (the shared realdata folder is not beside the repository)")
+    return path
 
 
 def demo_workspace(root, *settings):

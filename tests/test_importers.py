@@ -21,10 +21,10 @@ from preprocessing.processed_data import dataset_id, load_meta
 from preprocessing.raw_data import load_raw
 from preprocessing import import_proposal
 from preprocessing.windows import fitting_settings, needed_days, training_count
+from tests.pipeline_fixtures import real_sample
 from training.comparison import latest_runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-REALDATA = ROOT.parent / "shared" / "realdata"
 CHINA_MIDNIGHT_2017_11_25 = 1511539200  # Unix seconds of 2017-11-25 00:00 in China (UTC+8)
 
 
@@ -40,13 +40,6 @@ def _import(fmt, *args, raw_dir):
 
 def _contents(folder):
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-
-
-def _real(*parts):
-    path = REALDATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real sample {path} absent (the shared realdata folder is not beside the repository)")
-    return path
 
 
 # ---------------------------------------------------------------- taobao
@@ -135,7 +128,7 @@ def test_tmall_year_setting_and_bad_dates(tmp_path):
 
 
 def test_tmall_real_copy_layout(tmp_path):
-    source = _real("tmall", "user_log.csv")
+    source = real_sample("tmall", "user_log.csv")
     raw = _import("tmall", source, raw_dir=tmp_path / "raw")
     assert len(raw.actions) == 9999 and raw.actions["user_log_acct"].nunique() == 62
     assert raw.actions["action_time"].min() == pd.Timestamp("2016-05-11")
@@ -153,7 +146,7 @@ def imported_tmall(tmp_path_factory):
     root = tmp_path_factory.mktemp("tmall")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        main(["tmall", str(_real("tmall", "user_log.csv")), f"raw_dir={root / 'raw'}"])
+        main(["tmall", str(real_sample("tmall", "user_log.csv")), f"raw_dir={root / 'raw'}"])
     windows = printed.getvalue().splitlines()[1]
     # no window settings: the ones the import proposed are kept with it
     return root, windows, [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}",
@@ -218,7 +211,7 @@ def test_jdata2017_unparsable_times_and_unknown_types(tmp_path):
 
 
 def test_jdata2017_real_samples(tmp_path, capsys):
-    folder = _real("jdata2017")
+    folder = real_sample("jdata2017")
     raw = _import("jdata2017", folder, raw_dir=tmp_path / "raw")
     samples = pd.concat([pd.read_csv(p) for p in sorted(folder.glob("JData_Action_*.csv"))])
     kept = samples[samples["type"] != 3]
@@ -373,7 +366,7 @@ def test_a_log_too_short_for_a_training_window_gets_no_proposal(tmp_path, capsys
 def test_the_imported_even_users_sample_is_processed_with_its_proposal_unless_told_otherwise(tmp_path, capsys):
     """A newcomer's first steps on the 9-day Taobao sample: import, then main_func with raw_dir alone."""
     raw = tmp_path / "raw"
-    main(["taobao", str(_real("taobao", "UserBehavior-even-users.csv")), f"raw_dir={raw}"])
+    main(["taobao", str(real_sample("taobao", "UserBehavior-even-users.csv")), f"raw_dir={raw}"])
     places = [f"raw_dir={raw}", f"processed_dir={tmp_path / 'processed'}", f"results_dir={tmp_path / 'results'}",
               "use_item2vec=False"]
     capsys.readouterr()

@@ -2,7 +2,6 @@
 Taobao sample within the stated tolerances, deterministic for a seed, written with its like.json
 and oracle, and bad sources refused in one line."""
 import json
-import pathlib
 
 import numpy as np
 import pandas as pd
@@ -13,9 +12,8 @@ import errors
 from preprocessing import demo_oracle, log_shape, log_twin, make_demo_data
 from preprocessing.importers.__main__ import main as import_main
 from preprocessing.raw_data import load_raw
+from tests.pipeline_fixtures import real_sample
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-TAOBAO = ROOT.parent / "shared" / "realdata" / "taobao" / "UserBehavior-even-users.csv"
 SMALL_SOURCE = ["demo_users=400", "demo_items=300", "demo_categories=20", "demo_start=2020-03-01",
                 "demo_end=2020-03-20"]
 
@@ -73,10 +71,9 @@ NOT_YET = {"cart_of_browsed_pairs": 0.05, "orders_after_browse_and_cart": 0.09, 
 
 @pytest.fixture(scope="module")
 def taobao_twin(tmp_path_factory):
-    if not TAOBAO.exists():
-        pytest.skip(f"real sample {TAOBAO} absent (the shared realdata folder is not beside the repository)")
+    taobao = real_sample("taobao", "UserBehavior-even-users.csv")
     folder = tmp_path_factory.mktemp("taobao")
-    import_main(["taobao", str(TAOBAO), f"raw_dir={folder / 'raw'}"])
+    import_main(["taobao", str(taobao), f"raw_dir={folder / 'raw'}"])
     source = load_raw(folder / "raw")
     cfg, shape, source_shape = log_twin.fit(configurator.load([]), source)
     return source_shape, log_shape.measure(*make_demo_data.generate(cfg, shape)), shape

@@ -4,27 +4,25 @@ that vary, and every network's dev ranking clearly better than chance (a constan
 every network output one number here)."""
 import contextlib
 import io
-import pathlib
 
 import numpy as np
 import pytest
 
 import main_func
 from preprocessing.importers.__main__ import main as import_main
+from tests.pipeline_fixtures import real_sample
 from training.predictions import read_predictions
 
-REAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata" / "taobao" / "UserBehavior-even-users.csv"
 NETWORKS = ("DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM")
 BRIEF = ["max_epochs=1", "max_len=30"]  # one pass, recent history: the rest as config.py has it
 
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
-    if not REAL.exists():
-        pytest.skip(f"real sample {REAL} absent (the shared realdata folder is not beside the repository)")
+    real = real_sample("taobao", "UserBehavior-even-users.csv")
     root = tmp_path_factory.mktemp("taobao")
     with contextlib.redirect_stdout(io.StringIO()):
-        import_main(["taobao", str(REAL), f"raw_dir={root / 'raw'}"])
+        import_main(["taobao", str(real), f"raw_dir={root / 'raw'}"])
     return root, [f"raw_dir={root / 'raw'}", f"processed_dir={root / 'processed'}", f"results_dir={root / 'results'}"]
 
 
