@@ -58,6 +58,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 import errors
 from preprocessing.text_file import compression_of, first_undecodable
@@ -180,9 +181,11 @@ def _read(path, columns, notes):
         return _read_csv(path, columns, notes)
     try:
         if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
+            frame = _read_parquet(path, columns)
         else:
             frame = pd.read_pickle(path)
+    except RawDataError:
+        raise
     # Readers raise many types for a corrupt file; any of them is bad input, reported in one line.
     except Exception as err:  # noqa: BLE001
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
@@ -193,6 +196,13 @@ def _read(path, columns, notes):
     if len(frame) == 0:
         raise RawDataError(f"{path}: the table is empty (no rows)")
     return frame[columns].reset_index(drop=True)
+
+
+def _read_parquet(path, columns):
+    """The wanted columns of a Parquet file, each column its own block: pandas' default stacks the
+    columns of one dtype into a 2-d copy (a second copy of a large actions table)."""
+    _check_header(path, pq.read_schema(path).names, columns)  # a missing column named, not Arrow's error
+    return pd.read_parquet(path, columns=columns, to_pandas_kwargs={"split_blocks": True, "self_destruct": True})
 
 
 def _check_header(path, found, columns):
@@ -351,7 +361,7 @@ def _actions(frame, ids, path, notes):
         "item_sku_id": _plain(ids["item_sku_id"]),
         "action_time": times,
         "action_type": types,
-    })
+    }, copy=False)  # a copy would stack the two int64 columns into one new block
 
 
 def _plain(series):
@@ -396,7 +406,10 @@ def _action_types(series, where):
         numbers = series
     else:
         numbers = pd.to_numeric(series, errors="coerce")
-    bad = ~numbers.isin(list(ACTION_TYPES))
+    if isinstance(numbers.dtype, np.dtype) and numbers.dtype.kind in "iu":  # no missing values: two comparisons
+        bad = (numbers < min(ACTION_TYPES)) | (numbers > max(ACTION_TYPES))
+    else:
+        bad = ~numbers.isin(list(ACTION_TYPES))
     if bad.any():
         codes = ", ".join(f"{k} {v}" for k, v in ACTION_TYPES.items())
         raise RawDataError(f"{where}: {int(bad.sum())} values are missing or not action types ({codes}) "

@@ -147,6 +147,21 @@ def test_missing_column(tmp_path):
     assert "users.csv" in message and "missing column(s) sex" in message
 
 
+def test_parquet_reads_the_wanted_columns_only(tmp_path):
+    folder = _write(tmp_path / "raw", "parquet")
+    actions = _actions().assign(note="x", action_time=pd.to_datetime(_actions()["action_time"]))
+    actions.set_index(pd.Index([5, 4, 3, 2, 1], name="user_level")).to_parquet(folder / "actions.parquet")
+    raw = load_raw(folder)
+    assert list(raw.actions.columns) == ["user_log_acct", "item_sku_id", "action_time", "action_type"]
+    assert raw.actions["user_log_acct"].tolist() == [1, 1, 2, 3, 3]
+    assert raw.actions["action_type"].tolist() == [1, 5, 1, 1, 2]
+    # a stored index named like a wanted column is not that column (_read checks the frame read too)
+    actions.drop(columns="action_type").set_index(pd.Index([1, 2, 1, 1, 2], name="action_type")).to_parquet(
+        folder / "actions.parquet")
+    message = _error(folder)
+    assert "actions.parquet" in message and "missing column(s) action_type" in message
+
+
 @pytest.mark.parametrize("table", ["actions", "items", "users"])
 def test_empty_table(tmp_path, table):
     empty = {"actions": _actions, "items": _items, "users": _users}[table]().head(0)
