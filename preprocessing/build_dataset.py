@@ -28,7 +28,7 @@ from preprocessing import (candidates, item2vec, pair_features, processed_data, 
                            standardisation)
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
-from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, NpyWriter
+from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, BackgroundWrites, NpyWriter
 from preprocessing.raw_data import load_raw, release_arrow_memory
 from preprocessing.samples import ORDER, sorted_unique, window_samples
 from preprocessing.sequences import build_timeline, gather, run_sequences, user_runs
@@ -114,10 +114,12 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
     shapes["pair"] = ((total, len(pair_features.COLUMNS)), np.float32)
     shapes.update({name: ((runs, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
     shapes.update({name: ((total,), np.float32) for name in processed_data.LABEL_ARRAYS})
-    writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape) for name, (shape, dtype) in shapes.items()}
     users, buys, interactions, runs_written = [], 0, 0, 0
     seconds = _seconds_timeline(timeline) if with_times else None
-    with contextlib.ExitStack() as open_files:
+    # on leaving, the files' closes are queued after their writes, then every write is waited for
+    with BackgroundWrites() as writes, contextlib.ExitStack() as open_files:
+        writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape, writes)
+                   for name, (shape, dtype) in shapes.items()}
         for writer in writers.values():
             open_files.callback(writer.close)
         for samples, rows in members:

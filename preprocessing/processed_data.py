@@ -1,9 +1,12 @@
 """The processed-data format (docs/data.md, "Processed data"): per split .npy arrays, vocab/,
 item2vec.npy and meta.json; the feature description the models are built from; readers for it, and
 a writer that streams an array to disk chunk by chunk."""
+import functools
 import hashlib
 import json
 import pathlib
+import queue
+import threading
 
 import numpy as np
 
@@ -14,6 +17,7 @@ META = "meta.json"
 SPLITS = ("train", "dev", "test")
 OPEN = "open"  # the open window's samples, scored by the forecast: labels all zero, never trained or evaluated on
 WRITE_BLOCK = 1 << 20  # bytes per write call: single writes of tens of MB ran several times slower here
+PENDING_BLOCKS = 64  # write calls a BackgroundWrites holds at most: 64 MiB waiting to be written
 # [N] int32 ids, [N, D] float32 dense, [N] float32 labels, one row per sample; [S, max_len] int32
 # sequences, one row per (user, window) run of samples: every sample of a user in a window has the
 # same history, so it is stored once (a sixth of the bytes at the demo's 4-5 samples per user) and
@@ -179,19 +183,65 @@ def load_split(processed_dir, split, mmap=True):
     return arrays
 
 
+class BackgroundWrites:
+    """A thread that makes the file writes of NpyWriters, in the order they were asked for: copying
+    into the page cache is most of the writing's time (system time), and in a thread of its own it
+    runs on a second core while the next chunk is gathered. At most PENDING_BLOCKS writes wait at a
+    time; a failed write is raised in the caller at its next write or at the end of the context."""
+
+    def __init__(self):
+        self._queue = queue.Queue(maxsize=PENDING_BLOCKS)
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="npy-writes", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        self._queue.put(None)
+        self._thread.join()
+        if kind is None:
+            self._raise_failure()
+
+    def _run(self):
+        while (task := self._queue.get()) is not None:
+            if self._error is None:  # after a failure the rest is dropped: the build fails anyway
+                try:
+                    task()
+                except BaseException as err:  # noqa: BLE001  (raised in the caller's thread)
+                    self._error = err
+
+    def _raise_failure(self):
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, task):
+        self._raise_failure()
+        self._queue.put(task)
+
+
 class NpyWriter:
     """Writes an .npy file of a known shape from consecutive row chunks, without holding it in
-    memory (plain writes: no mapped pages count against the process)."""
+    memory (plain writes: no mapped pages count against the process); with `writes`, a
+    BackgroundWrites, the writes are made in its thread (a chunk must not change once given)."""
 
-    def __init__(self, path, dtype, shape):
+    def __init__(self, path, dtype, shape, writes=None):
         self.path = pathlib.Path(path)
         self.dtype = np.dtype(dtype)
         self.shape = tuple(shape)
         self.rows = 0
+        self._writes = writes
         self._file = open(self.path, "wb")
         np.lib.format.write_array_header_1_0(
             self._file, {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
                          "shape": self.shape})
+
+    def _do(self, task):
+        if self._writes is None:
+            task()
+        else:
+            self._writes.submit(task)
 
     def write(self, chunk):
         chunk = np.ascontiguousarray(chunk, dtype=self.dtype)
@@ -199,11 +249,11 @@ class NpyWriter:
             raise ValueError(f"{self.path}: chunk {chunk.shape} does not fit {self.shape} after {self.rows} rows")
         data = memoryview(chunk).cast("B")
         for start in range(0, len(data), WRITE_BLOCK):
-            self._file.write(data[start:start + WRITE_BLOCK])
+            self._do(functools.partial(self._file.write, data[start:start + WRITE_BLOCK]))
         self.rows += len(chunk)
 
     def close(self):
-        self._file.close()
+        self._do(self._file.close)
 
     def check_complete(self):
         if self.rows != self.shape[0]:
