@@ -61,3 +61,22 @@ def test_split_arrays_of_unequal_length_name_the_odd_one(processed, name):
     with pytest.raises(PipelineError) as error:
         load_split(processed, "train")
     assert str(error.value).startswith(f"{path}: 999 rows, but ") and "sh scr/pre_processing.sh" in str(error.value)
+
+
+def test_background_writes_give_the_same_file_and_raise_a_failed_write(tmp_path):
+    array = np.arange(3 * 2**19, dtype=np.float32).reshape(-1, 3)  # 6 MiB: several write calls
+    with processed_data.BackgroundWrites() as writes:
+        writer = processed_data.NpyWriter(tmp_path / "a.npy", np.float32, array.shape, writes)
+        for begin in range(0, len(array), 100_000):
+            writer.write(array[begin:begin + 100_000])
+        writer.close()
+    writer.check_complete()
+    np.save(tmp_path / "b.npy", array)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+
+    def failing():
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        with processed_data.BackgroundWrites() as writes:
+            writes.submit(failing)
