@@ -145,13 +145,13 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
                 for name, writer in writers.items():
                     writer.write(columns[name])
             picked = slice(None) if rows is None else rows
-            users.append(sorted_unique(samples.user[picked]))
+            users.append(sorted_unique(samples.user[picked], kind="stable"))
             buys += int(samples.label_buy[picked].sum())
             interactions += int(samples.label_interact[picked].sum())
     for writer in writers.values():
         writer.check_complete()
     return {"windows": [s.window.index for s, _ in members], "samples": total,
-            "users": int(len(sorted_unique(np.concatenate(users)))),
+            "users": int(len(sorted_unique(np.concatenate(users), kind="stable"))),
             "buy_rate": buys / total, "interact_rate": interactions / total}
 
 

@@ -78,12 +78,20 @@ class _Matched:
         items = None if self.item is None else self.item[lo:hi][mine]
         return rows[mine], self.action[lo:hi][mine], self.time[lo:hi][mine], items
 
+    def parts(self, window, starts, end_ns):
+        """part(window, start, end_ns) for each of starts, as views of one part from the earliest
+        start (the interaction range lies inside the look-back: it is not gathered twice)."""
+        whole = self.part(window, min(starts), end_ns)
+        for start in starts:
+            keep = slice(int(np.searchsorted(whole[2], start)), None)
+            yield tuple(None if column is None else column[keep] for column in whole)
+
 
 def _match(window_keys, keys, action, time, item=None):
     """_Matched of the span's actions (keys: one int64 key each) against each window's distinct,
     sorted keys: one hash look-up per action whatever the number of windows (item: kept for the
     matched actions when given)."""
-    distinct = sorted_unique(np.concatenate(window_keys))
+    distinct = sorted_unique(np.concatenate(window_keys), kind="stable")
     rows = np.full((len(window_keys), len(distinct)), -1, dtype=np.int32)
     for window, mine in enumerate(window_keys):
         rows[window, np.searchsorted(distinct, mine)] = np.arange(len(mine), dtype=np.int32)
@@ -132,21 +140,25 @@ def pair_tables(log, timeline, windows, item_side, vocab_sizes):
     ends = [s.window.feature_end_ns for s in windows]
     first = min([end - LOOKBACK_DAYS * DAY_NS for end in ends] + [s.window.interaction_ns[0] for s in windows])
     span = log.between(first, max(ends))
-    tables = [np.empty((len(s), len(COLUMNS)), dtype=np.float32) for s in windows]
+    # filled a column at a time, so held column by column until the end: writing a column of the
+    # row-major table touched a cache line per row, 40 passes over it
+    tables = [np.empty((len(COLUMNS), len(s)), dtype=np.float32) for s in windows]
     _item_columns(log, span, windows, tables, vocab_sizes["item"])
     _category_columns(log, span, windows, tables, item_side["cate"], vocab_sizes)
     _brand_and_everyone_columns(log, span, windows, tables, item_side["brand"], vocab_sizes)
     _user_columns(log, timeline, span, first, windows, tables, item_side["cate"])
+    for index, table in enumerate(tables):
+        tables[index] = np.ascontiguousarray(table.T)  # one window's copy at a time
     return tables
 
 
 def _put(table, name, values):
-    table[:, COLUMNS.index(name)] = values
+    table[COLUMNS.index(name)] = values
 
 
 def _count_columns(table, scope, span, counts):
     at = COLUMNS.index(f"log_{scope}_{ACTION_NAMES[1]}s_{span}")
-    table[:, at:at + len(ACTION_NAMES)] = np.log1p(counts)
+    table[at:at + len(ACTION_NAMES)] = np.log1p(counts).T
 
 
 def _lookback(window_samples):
@@ -162,9 +174,9 @@ def _item_columns(log, span, windows, tables, item_size):
     for index, (samples, table) in enumerate(zip(windows, tables)):
         lookback_start, interaction_start, end = _lookback(samples)
         n = len(samples)
-        rows, actions, times, _ = items.part(index, lookback_start, end)
+        (rows, actions, times, _), (interaction_rows, interaction_actions, _, _) = items.parts(
+            index, (lookback_start, interaction_start), end)
         _count_columns(table, "item", "lookback", _action_counts(rows, actions, n))
-        interaction_rows, interaction_actions, _, _ = items.part(index, interaction_start, end)
         _count_columns(table, "item", "interaction", _action_counts(interaction_rows, interaction_actions, n))
         holds = (actions == CART) | (actions == FOLLOW)
         last_hold = _last_times(rows[holds], times[holds], n)
@@ -187,9 +199,9 @@ def _category_columns(log, span, windows, tables, item_cate, vocab_sizes):
     for index, (samples, table) in enumerate(zip(windows, tables)):
         lookback_start, interaction_start, end = _lookback(samples)
         keys, row = cate_keys[index]
-        rows, actions, times, items = cates.part(index, lookback_start, end)
+        (rows, actions, times, items), (interaction_rows, interaction_actions, _, _) = cates.parts(
+            index, (lookback_start, interaction_start), end)
         _count_columns(table, "cate", "lookback", _action_counts(rows, actions, len(keys))[row])
-        interaction_rows, interaction_actions, _, _ = cates.part(index, interaction_start, end)
         _count_columns(table, "cate", "interaction",
                        _action_counts(interaction_rows, interaction_actions, len(keys))[row])
         _put(table, "days_since_cate", _days_since(_last_times(rows, times, len(keys))[row], end))

@@ -10,7 +10,7 @@ def halve_newest(samples, split_by, seed):
     """(dev rows, test rows) of the newest window's samples, sorted; seeded, so deterministic."""
     rng = np.random.default_rng(seed)
     if split_by == "user":
-        users = rng.permutation(sorted_unique(samples.user))
+        users = rng.permutation(sorted_unique(samples.user, kind="stable"))
         is_dev = is_in_sorted(samples.user, np.sort(users[:len(users) // 2]))
         rows = np.arange(len(samples))
         return rows[is_dev], rows[~is_dev]
