@@ -30,7 +30,7 @@ from preprocessing.action_log import time_ordered
 from preprocessing.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, BackgroundWrites, NpyWriter
 from preprocessing.raw_data import load_raw, release_arrow_memory
-from preprocessing.samples import ORDER, sorted_unique, window_samples
+from preprocessing.samples import ORDER, sorted_unique, windows_samples
 from preprocessing.sequences import build_timeline, gather, run_sequences, user_runs
 from preprocessing.splits import split_parts
 from preprocessing.windows import day_of, describe_roles, make_windows, open_window
@@ -189,10 +189,9 @@ def _write_dataset(encoded, cfg, out_dir, raw_info, training):
         training.train(sentences, out_dir / item2vec.FILE, item_vocab, cfg, cfg.split_seed)
 
     with stage(f"samples and labels of {len(used)} windows"):
-        samples = [window_samples(log, timeline, w, item_vocab) for w in used]
+        # the open window's label range lies past the data, so its labels are all zero
+        *samples, open_samples = windows_samples(log, timeline, used + [forecast], item_vocab)
         parts = split_parts(samples, cfg.split_by, cfg.split_seed)
-        # its label range lies past the data, so its labels are all zero
-        open_samples = window_samples(log, timeline, forecast, item_vocab)
         candidate = None
         if cfg.open_candidates:
             open_samples, candidate = candidates.with_candidates(log, timeline, open_samples,

@@ -41,17 +41,38 @@ def is_in_sorted(values, sorted_reference):
 
 def window_samples(log, timeline, window, item_vocab_size):
     """WindowSamples of one window, from the ActionLog and the Timeline of the whole log."""
-    def pairs(span, orders_only=False):
-        user, item = log.user[span], log.item[span]
-        if orders_only:
-            bought = log.action[span] == ORDER
-            user, item = user[bought], item[bought]
-        return sorted_unique(user.astype(np.int64) * item_vocab_size + item)
+    return windows_samples(log, timeline, [window], item_vocab_size)[0]
 
-    samples = pairs(log.between(*window.interaction_ns))
-    label_range = log.between(*window.label_ns)
-    user = (samples // item_vocab_size).astype(np.int32)
-    return WindowSamples(window=window, user=user, item=(samples % item_vocab_size).astype(np.int32),
-                         label_buy=is_in_sorted(samples, pairs(label_range, orders_only=True)),
-                         label_interact=is_in_sorted(samples, pairs(label_range)),
-                         seq_end=timeline.ends_before(log, window.feature_end_ns)[user])
+
+def windows_samples(log, timeline, windows, item_vocab_size):
+    """[WindowSamples] of each of windows, each as window_samples gives it. The sorted pairs of a range
+    are made once (a window's label range is its newer neighbour's interaction range when the stride
+    is the window's length), and the users' sequence ends are counted on from one feature end to the
+    next rather than from the log's start each time."""
+    made = {}
+
+    def pairs(span, orders_only=False):
+        if (span.start, span.stop, orders_only) not in made:
+            user, item = log.user[span], log.item[span]
+            if orders_only:
+                bought = log.action[span] == ORDER
+                user, item = user[bought], item[bought]
+            made[span.start, span.stop, orders_only] = sorted_unique(user.astype(np.int64) * item_vocab_size + item)
+        return made[span.start, span.stop, orders_only]
+
+    counts, counted, ends = np.zeros(len(timeline.start) - 1, dtype=np.int64), 0, {}
+    for end_ns in sorted({w.feature_end_ns for w in windows}):
+        stop = log.before(end_ns).stop
+        counts = counts + np.bincount(log.user[counted:stop], minlength=len(counts))
+        counted, ends[end_ns] = stop, timeline.start[:-1] + counts
+
+    result = []
+    for window in windows:
+        samples = pairs(log.between(*window.interaction_ns))
+        label_range = log.between(*window.label_ns)
+        user = (samples // item_vocab_size).astype(np.int32)
+        result.append(WindowSamples(
+            window=window, user=user, item=(samples % item_vocab_size).astype(np.int32),
+            label_buy=is_in_sorted(samples, pairs(label_range, orders_only=True)),
+            label_interact=is_in_sorted(samples, pairs(label_range)), seq_end=ends[window.feature_end_ns][user]))
+    return result

@@ -1,6 +1,6 @@
 """The pair features of several windows computed together (each action matched once against every
 window's keys) against each window computed on its own: the rows each window gives a shared key must
-not leak into another window's table."""
+not leak into another window's table. Likewise the samples of several windows made together."""
 import numpy as np
 import pytest
 
@@ -8,7 +8,7 @@ import configurator
 from preprocessing import make_demo_data, pair_features
 from preprocessing.action_log import time_ordered
 from preprocessing.encoding import encode_log
-from preprocessing.samples import window_samples
+from preprocessing.samples import window_samples, windows_samples
 from preprocessing.sequences import build_timeline
 from preprocessing.windows import day_of, make_windows, open_window
 
@@ -24,6 +24,16 @@ def windows_of_a_log():
     samples = [window_samples(log, timeline, w, encoded.vocabs["item"].size) for w in windows]
     sizes = {name: encoded.vocabs[name].size for name in ("item", "cate", "brand")}
     return log, timeline, samples, encoded.item_side, sizes
+
+
+def test_samples_of_windows_made_together_equal_each_window_alone(windows_of_a_log):
+    log, timeline, samples, _, sizes = windows_of_a_log
+    together = windows_samples(log, timeline, [s.window for s in samples][::-1], sizes["item"])[::-1]
+    for made, alone in zip(together, samples, strict=True):
+        assert made.window is alone.window
+        for name in ("user", "item", "label_buy", "label_interact", "seq_end"):
+            np.testing.assert_array_equal(getattr(made, name), getattr(alone, name), err_msg=name)
+    assert any(s.label_interact.any() for s in together) and len({s.window.feature_end_ns for s in together}) > 2
 
 
 def test_windows_computed_together_equal_each_window_alone(windows_of_a_log):
