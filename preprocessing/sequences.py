@@ -42,9 +42,12 @@ def stable_argsort_ids(ids):
 def build_timeline(log, user_vocab_size):
     """The Timeline of an ActionLog (a stable sort by user keeps each user's actions in time order)."""
     order = stable_argsort_ids(log.user)
+    counts = np.bincount(log.user, minlength=user_vocab_size)
     start = np.zeros(user_vocab_size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(log.user, minlength=user_vocab_size), out=start[1:])
-    return Timeline(user=log.user[order], item=np.append(log.item[order], np.int32(0)),
+    np.cumsum(counts, out=start[1:])
+    # the sorted users are each id repeated by its count: written in order, not gathered at random
+    user = np.repeat(np.arange(user_vocab_size, dtype=log.user.dtype), counts)
+    return Timeline(user=user, item=np.append(log.item[order], np.int32(0)),
                     action=np.append(log.action[order], np.int8(0)), time=log.time[order], start=start)
 
 
