@@ -1,5 +1,5 @@
 """Settings of one run: the defaults in config.py, then the window settings an import proposed for
-raw_dir (preprocessing/import_proposal.py), then preset files, then `key=value` arguments.
+raw_dir (preprocessing/sources/import_proposal.py), then preset files, then `key=value` arguments.
 
 Values are parsed as Python literals (`0.004`, `[16,17]`, `True`, `DIN`); a bare word is taken as
 a string. An override must name a key of config.py and keep that key's type (an int is accepted
@@ -21,10 +21,10 @@ import types
 
 import config
 from errors import PipelineError
-from preprocessing import import_proposal
+from preprocessing.sources import import_proposal
 
 PRESET = "config"  # the setting that names preset files
-AUTO = "auto"  # a setting sized from the data (training.schedule)
+AUTO = "auto"  # a setting sized from the data (training.loop.schedule)
 SEED_LIMIT = 2**32  # numpy's global seed (keras.utils.set_random_seed) must be below this
 MAX_SEQUENCE = 10_000  # max_len beyond this gives [samples, max_len] arrays no machine holds for a real log
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")  # a study names its report folder

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from training.quiet_start import import_tensorflow_quietly
+from training.loop.quiet_start import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
@@ -22,19 +22,20 @@ import tensorflow as tf  # noqa: E402
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
 from models import registry  # noqa: E402
-from preprocessing.build_dataset import ensure_dataset  # noqa: E402
+from preprocessing.pipeline.build_dataset import ensure_dataset  # noqa: E402
 from preprocessing.processed_data import dataset_id, load_array, load_meta, load_split  # noqa: E402
-from training import collapse, distributed, runs_log, schedule  # noqa: E402
-from training.baselines import make_baseline, save_baseline  # noqa: E402
-from training.dev_curve import write_dev_curve  # noqa: E402
-from training.dev_evaluation import MONITOR, DevEvaluation  # noqa: E402
-from training.input_pipeline import make_dataset  # noqa: E402
-from training.list_metrics import list_metrics  # noqa: E402
-from training.metrics import purchase_metrics  # noqa: E402
-from training.period_log import PeriodLog  # noqa: E402
-from training.predictions import write_predictions  # noqa: E402
-from training.resume import Progress  # noqa: E402
-from training.task import build_task  # noqa: E402
+from training.loop import collapse, distributed, schedule  # noqa: E402
+from training.loop.baselines import make_baseline, save_baseline  # noqa: E402
+from training.loop.dev_evaluation import MONITOR, DevEvaluation  # noqa: E402
+from training.loop.input_pipeline import make_dataset  # noqa: E402
+from training.loop.period_log import PeriodLog  # noqa: E402
+from training.loop.resume import Progress  # noqa: E402
+from training.loop.task import build_task  # noqa: E402
+from training.record import runs_log  # noqa: E402
+from training.record.dev_curve import write_dev_curve  # noqa: E402
+from training.record.list_metrics import list_metrics  # noqa: E402
+from training.record.metrics import purchase_metrics  # noqa: E402
+from training.record.predictions import write_predictions  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
 

@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 import configurator  # noqa: E402  (found through the path above)
 from errors import run_cli  # noqa: E402
-from preprocessing import make_demo_data, raw_data  # noqa: E402
+from preprocessing import raw_data  # noqa: E402
+from preprocessing.sources import make_demo_data  # noqa: E402
 
 PROBE_SCALE = 0.25
 

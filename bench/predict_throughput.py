@@ -5,7 +5,7 @@
 For each model, on the generated arrays of bench/train_throughput (default sizes: batch 2048,
 sequence length 100, vocabularies up to 50,000 items): training samples per second of main_func's
 task (`fit`, after warm-up steps) and scoring samples per second the way the forecast scores
-(training.input_pipeline batches of eval_batch_size into `predict`, after one warm-up pass).
+(training.loop.input_pipeline batches of eval_batch_size into `predict`, after one warm-up pass).
 key=value arguments are config.py settings. Other work on the CPU skews both figures: the load
 average is printed with them.
 """
@@ -23,8 +23,8 @@ import keras  # noqa: E402
 
 import configurator  # noqa: E402
 from bench_data import generated_arrays, generated_meta  # noqa: E402
-from training.input_pipeline import make_dataset  # noqa: E402
-from training.task import build_task  # noqa: E402
+from training.loop.input_pipeline import make_dataset  # noqa: E402
+from training.loop.task import build_task  # noqa: E402
 
 MODELS = {"DNN": ["model=DNN"], "DIN": ["model=DIN"], "DIEN": ["model=DIEN"],
           "ESSM": ["model=ESSM", "ctr_model=DIEN", "cvr_model=GRU_DNN"]}

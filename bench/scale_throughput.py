@@ -32,8 +32,8 @@ def one_vocabulary(items, rows, steps, overrides):
     import bench_data
     import configurator
     import keras
-    from training.input_pipeline import make_dataset
-    from training.task import build_task
+    from training.loop.input_pipeline import make_dataset
+    from training.loop.task import build_task
 
     cfg = configurator.load([BATCH, *overrides], model="DIEN")
     meta = bench_data.generated_meta(cfg.max_len)

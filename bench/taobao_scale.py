@@ -6,7 +6,7 @@
 - generate: a demo log of about 100 million actions, 1 million users and 4 million items
   (demo_scale=66.7, demo_items=60000: the demo's users and ten times its items per user) into
   WORK/raw, without the oracle (its 32 re-simulations are a check of the demo, not a stage).
-- preprocess: `python -m preprocessing.build_dataset` from WORK/raw into WORK/processed.
+- preprocess: `python -m preprocessing.pipeline.build_dataset` from WORK/raw into WORK/processed.
 - train: DIEN on WORK/processed as main_func trains it (the train split loaded into the input
   pipeline, the model built from the feature description, item2vec included): --steps timed steps
   after 5 untimed ones; the samples/s give the time of a whole pass.
@@ -35,7 +35,7 @@ STAGES = ("generate", "preprocess", "train")
 def generate(overrides):
     """The demo log's tables at the scale above, written to raw_dir without the oracle."""
     import configurator
-    from preprocessing import make_demo_data
+    from preprocessing.sources import make_demo_data
 
     cfg = configurator.load(overrides, **SCALE)
     actions, items, users = make_demo_data.generate(cfg)
@@ -48,8 +48,8 @@ def train(overrides, steps):
     """Timed DIEN steps on the processed train split (as main_func loads and trains it)."""
     import configurator
     import main_func
-    from training.input_pipeline import make_dataset
-    from training.task import build_task
+    from training.loop.input_pipeline import make_dataset
+    from training.loop.task import build_task
 
     cfg = configurator.load([BATCH, *overrides], model="DIEN")
     began = time.perf_counter()
@@ -85,7 +85,7 @@ def main(argv):
         return
     commands = {
         "generate": [sys.executable, __file__, "--work", str(args.work), "--child", "generate", *overrides],
-        "preprocess": [sys.executable, "-m", "preprocessing.build_dataset", *overrides],
+        "preprocess": [sys.executable, "-m", "preprocessing.pipeline.build_dataset", *overrides],
         "train": [sys.executable, __file__, "--work", str(args.work), "--child", "train", f"--steps={args.steps}",
                   *overrides],
     }

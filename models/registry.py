@@ -7,7 +7,7 @@ Every model returns a dict of probabilities, each [B] float32: {"main": p_buy} f
 {"main": p_buy, "ctr": pCTR, "cvr": pCVR} for a multi-task model (ESSM: main is pCTCVR; ESCM²-DR
 adds "imputed_error"), so training treats all of them alike. Losses a model adds itself (DIEN's
 auxiliary loss, in training) are in `model.losses`; those that need the labels are the task's
-(`task_losses`, training/task.py).
+(`task_losses`, training/loop/task.py).
 """
 import keras
 import numpy as np
@@ -45,7 +45,7 @@ def _essm(cfg, features, make_tower, bodies):
 MULTI_TASK = {"ESSM": _essm, "SHARED_BOTTOM": shared_bottom, "MMOE": mmoe, "PLE": ple, "AITM": aitm,
               "ESCM2": escm2}
 EXPERT_MODELS = ("SHARED_BOTTOM", "MMOE", "PLE", "AITM")  # built of `expert_model` towers; ESSM, ESCM2 of ctr_model, cvr_model
-BASELINES = ("RULE", "GBDT", "LR")  # not neural networks: fitted and scored by training.baselines
+BASELINES = ("RULE", "GBDT", "LR")  # not neural networks: fitted and scored by training.loop.baselines
 MODEL_NAMES = (*TOWERS, *MULTI_TASK, *BASELINES)
 ALIASES = {"ESMM": "ESSM"}  # the paper's spelling
 
@@ -160,7 +160,7 @@ def build_model(cfg, meta, item2vec=None):
     description, with the item embedding initialised from item2vec when given."""
     if is_baseline(cfg):
         raise PipelineError(f"setting model={cfg.model}: a baseline, not a neural network; "
-                            "training.baselines fits it")
+                            "training.loop.baselines fits it")
     check_settings(cfg)
     check_feature_description(meta)
     all_channels = [f["name"] for f in meta["features"] if f["kind"] == "sequence"]

@@ -6,9 +6,10 @@ from sklearn.metrics import roc_auc_score
 import main_func
 from errors import PipelineError
 from preprocessing.processed_data import dataset_id, load_meta, load_split
-from training import baselines, comparison
+from training.loop import baselines
+from training.studies import comparison
 from tests.pipeline_fixtures import demo_workspace, read_runs
-from training.predictions import read_predictions
+from training.record.predictions import read_predictions
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ import pytest
 
 import main_func
 from errors import PipelineError, run_cli
-from preprocessing import make_demo_data
-from training import baselines, collapse, report, sweep
+from preprocessing.sources import make_demo_data
+from training.loop import baselines, collapse
+from training.studies import report, sweep
 from tests.pipeline_fixtures import read_runs
 
 

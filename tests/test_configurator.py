@@ -6,7 +6,8 @@ import config
 import configurator
 from configurator import ConfigError
 from errors import PipelineError
-from preprocessing import import_proposal, settings
+from preprocessing.pipeline import settings
+from preprocessing.sources import import_proposal
 
 
 def test_defaults_are_the_original_best_values():

@@ -16,13 +16,13 @@ import pytest
 from errors import PipelineError
 import configurator
 import main_func
-from preprocessing.importers.__main__ import main
+from preprocessing.sources.importers.__main__ import main
 from preprocessing.processed_data import dataset_id, load_meta
 from preprocessing.raw_data import load_raw
-from preprocessing import import_proposal
-from preprocessing.windows import fitting_settings, needed_days, training_count
+from preprocessing.sources import import_proposal
+from preprocessing.pipeline.windows import fitting_settings, needed_days, training_count
 from tests.pipeline_fixtures import real_sample
-from training.comparison import latest_runs
+from training.studies.comparison import latest_runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHINA_MIDNIGHT_2017_11_25 = 1511539200  # Unix seconds of 2017-11-25 00:00 in China (UTC+8)

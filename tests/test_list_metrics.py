@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from training.list_metrics import LIST_METRICS, list_metrics
-from training.ranking import ranks
+from training.record.list_metrics import LIST_METRICS, list_metrics
+from training.record.ranking import ranks
 
 # users 1..3, items 10, 20; two purchases: (1, 10) and (3, 20)
 USER = np.array([1, 2, 3, 1, 3, 2])

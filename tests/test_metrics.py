@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from training.metrics import auc, gauc, purchase_metrics
-from training.runs_log import mean_std, summary_table
+from training.record.metrics import auc, gauc, purchase_metrics
+from training.record.runs_log import mean_std, summary_table
 
 
 def test_gauc_matches_a_per_user_weighted_average_of_sklearn_auc():

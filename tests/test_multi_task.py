@@ -14,7 +14,7 @@ from layers.ple_extraction import ExtractionGates, ExtractionLayer
 from models import registry
 from models.entire_space import entire_space_outputs
 from tests.model_fixtures import feature_inputs, make_arrays, make_meta, small_settings
-from training.task import PurchaseTask, build_task
+from training.loop.task import PurchaseTask, build_task
 
 NEW_MODELS = ("SHARED_BOTTOM", "MMOE", "PLE", "AITM", "ESCM2")
 BUY = np.array([1, 0, 0, 1, 0, 0], dtype="float32")

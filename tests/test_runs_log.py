@@ -10,7 +10,7 @@ import time
 import pytest
 
 import configurator
-from training import runs_log
+from training.record import runs_log
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def test_preset_file_is_recorded_in_its_own_column(tmp_path):
 # Appends rows of about 40 kB each once the start file exists, so two processes write at once.
 APPENDER = """
 import os, sys, time
-from training import runs_log
+from training.record import runs_log
 results, name, start = sys.argv[1:]
 while not os.path.exists(start):
     time.sleep(0.001)

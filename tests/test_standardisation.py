@@ -2,7 +2,8 @@
 import numpy as np
 
 import configurator
-from preprocessing import make_demo_data, standardisation
+from preprocessing.pipeline import standardisation
+from preprocessing.sources import make_demo_data
 from preprocessing.processed_data import load_meta, load_split
 from tests.test_preprocessing import build
 

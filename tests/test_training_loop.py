@@ -8,11 +8,11 @@ from sklearn.metrics import roc_auc_score
 
 import main_func
 from errors import run_cli
-from preprocessing import make_demo_data
+from preprocessing.sources import make_demo_data
 from tests.model_fixtures import make_arrays, make_meta, small_settings
-from training import dev_evaluation, schedule
-from training.input_pipeline import make_dataset
-from training.task import build_task
+from training.loop import dev_evaluation, schedule
+from training.loop.input_pipeline import make_dataset
+from training.loop.task import build_task
 
 
 def compiled_task(**settings):

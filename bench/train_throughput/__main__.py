@@ -8,7 +8,7 @@ Every model trains with its library's own fit loop, once, in a process of its ow
 its own): after `--warmup-steps` untimed steps, `--repeats` spans of `--steps` steps each are timed
 inside that run (fewer steps, but at least 3, for a model whose span would take longer than
 `--repeat-budget-s`; see bench/peers/timing.py); the figure is the median samples per second. Ours train through main_func's task (losses, optimiser, XLA setting) on
-training/input_pipeline's tf.data batches; key=value overrides are config.py settings for ours.
+training/loop/input_pipeline's tf.data batches; key=value overrides are config.py settings for ours.
 The arrays are the processed training split of --data, or generated arrays of the same form
 (bench_data.py: vocabularies up to 50,000 items, sequence lengths uniform in 1..max_len).
 

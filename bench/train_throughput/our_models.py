@@ -9,8 +9,8 @@ import tensorflow as tf  # noqa: E402
 import bench_arrays  # noqa: E402
 import configurator  # noqa: E402
 import timing  # noqa: E402
-from training.task import build_task  # noqa: E402
-from training.input_pipeline import make_dataset  # noqa: E402
+from training.loop.task import build_task  # noqa: E402
+from training.loop.input_pipeline import make_dataset  # noqa: E402
 
 BATCH = "batch_size=2048"  # throughput at the original's batch, whatever the training split
 
