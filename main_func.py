@@ -33,8 +33,7 @@ from training.loop.resume import Progress  # noqa: E402
 from training.loop.task import build_task  # noqa: E402
 from training.record import runs_log  # noqa: E402
 from training.record.dev_curve import write_dev_curve  # noqa: E402
-from training.record.list_metrics import list_metrics  # noqa: E402
-from training.record.metrics import purchase_metrics  # noqa: E402
+from training.record.metric_catalogue import measure  # noqa: E402
 from training.record.predictions import write_predictions  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
@@ -89,12 +88,7 @@ def evaluate(row, run_dir, predict, cfg, data):
     for split, outputs in predictions.items():
         collapse.check_predictions(outputs["main"], split, run_dir)
     for split, outputs in predictions.items():
-        metrics = purchase_metrics(outputs, data[split]["label_buy"], data[split]["label_interact"],
-                                   data[split]["user"])
-        row.update({f"{split}_{name}": value for name, value in metrics.items()})
-    test = data["test"]
-    row.update({f"test_{name}": value for name, value in list_metrics(
-        predictions["test"]["main"], test["label_buy"], test["user"], test["item"]).items()})
+        row.update({f"{split}_{name}": value for name, value in measure(outputs, data[split], split).items()})
     write_predictions(run_dir, cfg.processed_dir, data, predictions)
     return row
 

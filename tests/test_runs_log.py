@@ -76,7 +76,7 @@ def test_a_run_waits_while_runs_csv_is_locked(tmp_path):
     runs_log.append_run(tmp_path, {"run_id": "first"})
     with open(tmp_path / "runs.csv", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        child = subprocess.Popen([sys.executable, "-c", "import sys; from training import runs_log; "
+        child = subprocess.Popen([sys.executable, "-c", "import sys; from training.record import runs_log; "
                                   "runs_log.append_run(sys.argv[1], {'run_id': 'second'})", str(tmp_path)], cwd=ROOT)
         for _ in range(3000):  # bounded, so a changed /proc/locks format fails instead of hanging
             if _waits_for_a_lock(child.pid):

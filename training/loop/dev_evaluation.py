@@ -4,15 +4,14 @@ import time
 import keras
 import numpy as np
 
-from training.record.metrics import purchase_metrics
-
+from training.record.metric_catalogue import SELECTION, measure
 
 MONITOR = "val_selection_auc"  # what early stopping and the best checkpoint watch
 
 
 def selection_auc(evaluations, smoothing):
     """The mean dev Main AUC of the last `smoothing` evaluations (1: the last one's)."""
-    return float(np.nanmean([e["main_auc"] for e in evaluations[-smoothing:]]))
+    return float(np.nanmean([e[SELECTION] for e in evaluations[-smoothing:]]))
 
 
 class DevEvaluation(keras.callbacks.Callback):
@@ -31,8 +30,7 @@ class DevEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         start = time.perf_counter()
         predictions = self.model.predict(self.dataset, verbose=0)
-        metrics = purchase_metrics(predictions, self.split["label_buy"], self.split["label_interact"],
-                                   self.split["user"])
+        metrics = measure(predictions, self.split, "dev")
         self.seconds += time.perf_counter() - start
         self.evaluations.append(metrics)
         metrics["selection_auc"] = selection_auc(self.evaluations, self.smoothing)

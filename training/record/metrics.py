@@ -1,11 +1,11 @@
-"""Exact evaluation metrics: AUC (scikit-learn), per-user GAUC and log loss.
-
-Main AUC scores the purchase probability (pCTCVR for ESSM, ESCM2) against buys; CTR AUC scores pCTR against
-interactions; CVR AUC scores pCVR against buys on interacted samples only, where it is defined.
+"""Exact evaluation metrics: AUC (scikit-learn), per-user GAUC and log loss. Which metric scores
+which output against which label is training/record/metric_catalogue.py's: Main AUC scores the
+purchase probability (pCTCVR for ESSM, ESCM2) against buys; CTR AUC scores pCTR against interactions;
+CVR AUC scores pCVR against buys on interacted samples only, where it is defined.
 """
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.metrics import log_loss as sklearn_log_loss, roc_auc_score
 
 
 def auc(labels, scores):
@@ -31,16 +31,7 @@ def gauc(users, labels, scores):
     return float(np.average(user_auc, weights=per_user["n"]))
 
 
-def purchase_metrics(predictions, label_buy, label_interact, users):
-    """Every reported metric for one split; CTR and CVR AUC only when the model predicts them."""
-    main = np.asarray(predictions["main"], dtype=np.float64)
-    result = {
-        "main_auc": auc(label_buy, main),
-        "gauc": gauc(users, label_buy, main),
-        "logloss": float(log_loss(label_buy, np.clip(main, 1e-7, 1 - 1e-7), labels=[0, 1])),
-    }
-    if "ctr" in predictions:
-        result["ctr_auc"] = auc(label_interact, predictions["ctr"])
-        interacted = np.asarray(label_interact) > 0
-        result["cvr_auc"] = auc(np.asarray(label_buy)[interacted], np.asarray(predictions["cvr"])[interacted])
-    return result
+def log_loss(labels, probabilities):
+    """Binary cross-entropy of the probabilities, clipped away from 0 and 1 so that one sure miss stays finite."""
+    return float(sklearn_log_loss(labels, np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7),
+                                  labels=[0, 1]))

@@ -11,15 +11,11 @@ import numpy as np
 import pandas as pd
 
 from errors import PipelineError
-from training.record.list_metrics import LIST_METRICS, TITLES as LIST_TITLES
+from training.record import metric_catalogue
 
-METRICS = ("main_auc", "cvr_auc", "ctr_auc", "gauc", "logloss")
-METRIC_TITLES = {"main_auc": "Main AUC", "cvr_auc": "CVR AUC", "ctr_auc": "CTR AUC", "gauc": "GAUC",
-                 "logloss": "log loss"}
 COLUMNS = (["run_id", "start_time", "dataset", "model", "ctr_model", "cvr_model", "config", "study",
             "changed_settings", "seed"]
-           + [f"{split}_{metric}" for split in ("dev", "test") for metric in METRICS]
-           + [f"test_{metric}" for metric in LIST_METRICS]
+           + metric_catalogue.columns()
            + ["best_step", "epochs", "train_seconds", "train_samples_per_second"])
 NUMBERS = [c for c in COLUMNS if c == "seed" or c.startswith(("dev_", "test_")) or c in (
     "best_step", "epochs", "train_seconds", "train_samples_per_second")]  # cells that are numbers or empty
@@ -177,16 +173,18 @@ def mean_std_text(values, digits=4):
 
 
 def summary_table(rows):
-    """The dev and test metrics of the rows (one per seed) as mean ± std, one metric a line."""
+    """The metrics of the rows (one per seed) as mean ± std, one metric a line: those of dev and test
+    in two columns, then those of test alone (the ranked lists)."""
+    both = [m for m in metric_catalogue.CATALOGUE if "dev" in m.splits]
     lines = [f"{'metric':<10}{'dev':>20}{'test':>20}"]
-    for metric in METRICS:
-        cells = [mean_std_text([row.get(f"{split}_{metric}") for row in rows]) for split in ("dev", "test")]
+    for metric in both:
+        cells = [mean_std_text([row.get(f"{split}_{metric.name}") for row in rows]) for split in ("dev", "test")]
         if any(cells):
-            lines.append(f"{METRIC_TITLES[metric]:<10}{cells[0]:>20}{cells[1]:>20}")
-    # the lists are judged on test only (training.record.list_metrics)
-    width = max(len(title) for title in LIST_TITLES.values())
-    for metric in LIST_METRICS:
-        cell = mean_std_text([row.get(f"test_{metric}") for row in rows])
+            lines.append(f"{metric.title:<10}{cells[0]:>20}{cells[1]:>20}")
+    test_only = [m for m in metric_catalogue.CATALOGUE if "dev" not in m.splits]
+    width = max(len(metric.title) for metric in test_only)
+    for metric in test_only:
+        cell = mean_std_text([row.get(f"test_{metric.name}") for row in rows])
         if cell:
-            lines.append(f"{LIST_TITLES[metric]:<{width}}{cell:>{50 - width}}")
+            lines.append(f"{metric.title:<{width}}{cell:>{50 - width}}")
     return "\n".join(lines)

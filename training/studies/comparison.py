@@ -17,12 +17,14 @@ import configurator
 from errors import PipelineError, run_cli
 from preprocessing.processed_data import dataset_id, load_meta, load_split
 from preprocessing.sources import demo_oracle
-from training.record import runs_log
-from training.record.metrics import purchase_metrics
+from training.record import metric_catalogue, runs_log
+from training.record.metric_catalogue import COMPARISON, SELECTION
 
-SHOWN = (("dev_main_auc", "dev Main AUC"), ("test_main_auc", "test Main AUC"), ("test_cvr_auc", "test CVR AUC"),
-         ("test_logloss", "test log loss"), ("epochs", "passes"))
+# (runs.csv column, title, higher is better): the selection metric on dev, then the catalogue's on test
+SHOWN = ((f"dev_{SELECTION}", f"dev {metric_catalogue.BY_NAME[SELECTION].title}", True),
+         *((f"test_{m.name}", f"test {m.title}", m.higher_is_better) for m in metric_catalogue.shown_in(COMPARISON)))
 ORACLE = "oracle (the generator's true chance)"
+BEST = "*"  # marks the best model of a column (the oracle aside)
 
 
 def latest_runs(results_dir, dataset):
@@ -43,7 +45,7 @@ def latest_runs(results_dir, dataset):
     newest = runs.groupby("title").tail(1).set_index("title")["changed_settings"]
     same = runs[runs["changed_settings"].to_numpy() == newest.reindex(runs["title"]).to_numpy()]
     same = same.drop_duplicates(["title", "seed"], keep="last")
-    columns = [name for name, _ in SHOWN if name in same]
+    columns = [name for name, *_ in SHOWN if name in same] + ["epochs"]
     table = same.groupby("title", sort=False)[columns].mean()
     table["seeds"] = same.groupby("title", sort=False).size()
     # rows are appended in the order runs end: the newest model is the one with the last row
@@ -62,19 +64,31 @@ def oracle_metrics(raw_dir, processed_dir):
         predictions = demo_oracle.oracle_predictions(raw_dir, processed_dir, split)
         # a purchase is an interaction, so p(buy | interact) = p(buy) / p(interact)
         predictions["cvr"] = np.clip(predictions["main"] / np.maximum(predictions["ctr"], 1e-12), 0.0, 1.0)
-        metrics = purchase_metrics(predictions, arrays["label_buy"], arrays["label_interact"], arrays["user"])
+        metrics = metric_catalogue.measure(predictions, arrays, split)
         row.update({f"{split}_{name}": value for name, value in metrics.items()})
     return row, None
 
 
+def _best(runs):
+    """{column: the best value among the models} for the columns where two models or more have one."""
+    best = {}
+    for name, _, higher_is_better in SHOWN:
+        values = runs[name].dropna() if name in runs else pd.Series(dtype=float)
+        if len(values) > 1:
+            best[name] = values.max() if higher_is_better else values.min()
+    return best
+
+
 def comparison_table(runs, oracle):
-    """The table as text: one line a model, the oracle last."""
+    """The table as text: one line a model, the oracle last; each column's best model marked."""
     width = max([len(ORACLE)] + [len(t) for t in runs.index]) + 2
-    lines = [f"{'model':<{width}}" + "".join(f"{title:>15}" for _, title in SHOWN) + f"{'seeds':>7}"]
-    rows = list(runs.iterrows()) + ([(ORACLE, pd.Series(oracle))] if oracle else [])
-    for title, row in rows:
+    lines = [f"{'model':<{width}}" + "".join(f"{title:>16}" for _, title, _ in SHOWN) + f"{'passes':>15}{'seeds':>7}"]
+    best = _best(runs)
+    rows = [(title, row, True) for title, row in runs.iterrows()]
+    rows += [(ORACLE, pd.Series(oracle), False)] if oracle else []
+    for title, row, ranked in rows:
         cells = "".join(f"{'' if pd.isna(row.get(name)) else format(row[name], '.4f'):>15}"
-                        for name, _ in SHOWN if name != "epochs")
+                        + (BEST if ranked and name in best and row.get(name) == best[name] else " ") for name, *_ in SHOWN)
         passes = row.get("epochs")
         cells += f"{'' if passes is None or pd.isna(passes) else format(passes, '.1f'):>15}"
         seeds = row.get("seeds")
@@ -88,7 +102,7 @@ def main(argv):
     runs = latest_runs(cfg.results_dir, dataset_id(meta))
     oracle, reason = oracle_metrics(cfg.raw_dir, cfg.processed_dir)
     print(f"\nmodels on the processed dataset {dataset_id(meta)} ({cfg.processed_dir}), "
-          f"latest settings of each, mean over seeds:")
+          f"latest settings of each, mean over seeds ({BEST}: the best model of a column):")
     print(comparison_table(runs, oracle))
     if reason:
         print(f"no oracle: {reason}")

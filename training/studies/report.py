@@ -26,6 +26,7 @@ from errors import PipelineError, run_cli  # noqa: E402
 from training.loop import collapse  # noqa: E402
 from training.record import runs_log  # noqa: E402
 from training.record.dev_curve import read_dev_curve  # noqa: E402
+from training.record.metric_catalogue import DIFFERENCE, REPORT, shown_in  # noqa: E402
 from training.record.metrics import auc  # noqa: E402
 from training.record.output_folder import written_whole  # noqa: E402
 from training.record.predictions import read_predictions  # noqa: E402
@@ -37,9 +38,8 @@ FILES = ("report.md", "dev_curves.png", "auc_intervals.png", "roc.png", "gains.p
 OWN_ARGUMENTS = {"baseline": str, "bootstrap": int}  # the report's own, beside config.py's settings
 TITLE_SETTINGS = ("model", "ctr_model", "cvr_model")  # shown by the model's title
 PLACES = ("raw_dir", "processed_dir", "results_dir", "config", "study", *TITLE_SETTINGS)  # not configuration
-TABLE_METRICS = (("test_main_auc", "Main AUC"), ("test_cvr_auc", "CVR AUC"), ("test_ctr_auc", "CTR AUC"),
-                 ("test_gauc", "GAUC"), ("test_logloss", "log loss"))
-COMPARED = (("main_auc", "Main AUC"), ("cvr_auc", "CVR AUC"))
+TABLE_METRICS = tuple((f"test_{m.name}", m.title) for m in shown_in(REPORT))
+COMPARED = tuple((m.name, m.title) for m in shown_in(DIFFERENCE))
 
 
 def _settings_text(settings):

@@ -17,14 +17,21 @@ from pathlib import Path
 import numpy as np
 
 from errors import PipelineError
+from training.record.metric_catalogue import BY_NAME, AucOf
 from training.record.metrics import auc
 from training.record.predictions import FILE, read_predictions
 
 N_BOOT = 1000
 BLOCK = 50  # replicates computed together: memory is BLOCK x samples floats
-# metric: (label column, score column, the column whose positives the metric is restricted to)
-METRICS = {"main_auc": ("label_buy", "p_main", None), "cvr_auc": ("label_buy", "p_cvr", "label_interact"),
-           "ctr_auc": ("label_interact", "p_ctr", None)}
+
+
+def _auc_of(metric):
+    """The catalogue's definition of an AUC metric: its label, output and restriction."""
+    definition = BY_NAME[metric].compute if metric in BY_NAME else None
+    if not isinstance(definition, AucOf):
+        aucs = ", ".join(name for name, m in BY_NAME.items() if isinstance(m.compute, AucOf))
+        raise PipelineError(f"metric {metric!r}: a paired bootstrap needs an AUC; one of {aucs}")
+    return definition
 
 
 @dataclasses.dataclass
@@ -124,7 +131,8 @@ def study_replicates(groups, metric, n_boot=N_BOOT, seed=0):
     """For {name: [run folders]}: {name: (seed-mean AUC, seed-mean replicates [n_boot])} of one
     metric, every run on the same user resamples; groups whose runs lack the metric's score are
     left out."""
-    label_column, score_column, restrict = METRICS[metric]
+    definition = _auc_of(metric)
+    label_column, score_column, restrict = definition.label, f"p_{definition.output}", definition.among
     names = list(groups)
     samples, frames = aligned_test_split([run for name in names for run in groups[name]])
     keep = np.ones(len(samples), dtype=bool) if restrict is None else samples[restrict].to_numpy() > 0
@@ -145,6 +153,6 @@ def compare(run_dirs_a, run_dirs_b, metric="main_auc", n_boot=N_BOOT, seed=0):
     """Difference of test `metric` between configuration a and b (run folders of their seeds)."""
     replicates = study_replicates({"a": list(run_dirs_a), "b": list(run_dirs_b)}, metric, n_boot, seed)
     if len(replicates) < 2:
-        raise PipelineError(f"{METRICS[metric][1]}: not in the predictions of both configurations")
+        raise PipelineError(f"p_{_auc_of(metric).output}: not in the predictions of both configurations")
     (estimate_a, a), (estimate_b, b) = replicates["a"], replicates["b"]
     return paired_difference(estimate_a - estimate_b, a, b)
