@@ -21,6 +21,7 @@ import types
 
 import config
 from errors import PipelineError
+from models import model_spec
 from preprocessing.sources import import_proposal
 
 PRESET = "config"  # the setting that names preset files
@@ -37,10 +38,11 @@ class ConfigError(PipelineError):
 
 
 class Settings(types.SimpleNamespace):
-    """The settings of a run as attributes. `from_import` is not a setting (a slot, so vars() leaves it
-    out): None, or (file, {setting: value taken from the import's proposal}, {setting: value given
-    instead of the proposal's})."""
-    __slots__ = ("from_import",)
+    """The settings of a run as attributes. Two slots are not settings (vars() leaves them out):
+    `model_spec`, the model the settings name, resolved (models/model_spec.py), and `from_import`:
+    None, or (file, {setting: value taken from the import's proposal}, {setting: value given instead
+    of the proposal's})."""
+    __slots__ = ("from_import", "model_spec")
 
 
 def defaults():
@@ -260,7 +262,7 @@ def validate(values):
 def load(argv=None, **overrides):
     """Settings as a namespace: config.py's defaults, then the window settings proposed by the import
     in raw_dir for those not given, then the preset files named by `config=...`, then the other
-    `key=value` strings, then keyword values."""
+    `key=value` strings, then keyword values; with the model they name resolved (cfg.model_spec)."""
     default = defaults()
     pairs = [_split(arg) for arg in (sys.argv[1:] if argv is None else argv)]
     for key, _ in pairs:
@@ -283,6 +285,7 @@ def load(argv=None, **overrides):
     values.update(taken)
     validate(values)
     settings = Settings(**values)
+    settings.model_spec = model_spec.resolve(settings)  # an unknown model is refused here, before any data is read
     settings.from_import = (str(pathlib.Path(values["raw_dir"]) / import_proposal.FILE), taken,
                             {key: given[key] for key in proposal if key in given}) if proposal else None
     return settings

@@ -21,7 +21,6 @@ import tensorflow as tf  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from models import registry  # noqa: E402
 from preprocessing.pipeline.build_dataset import ensure_dataset  # noqa: E402
 from preprocessing.processed_data import dataset_id, load_array, load_meta, load_split  # noqa: E402
 from training.loop import collapse, distributed, schedule  # noqa: E402
@@ -59,7 +58,8 @@ def load_data(cfg):
 
 def new_run_dir(cfg, seed):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    parts = (registry.canonical_name(cfg.model),) + registry.tower_names(cfg) * registry.is_multi_task(cfg)
+    spec = cfg.model_spec
+    parts = (spec.name,) + spec.towers * spec.multi_task
     name = f"{stamp}-{'-'.join(parts)}"
     run_dir = Path(cfg.results_dir) / f"{name}-seed{seed}"
     suffix = 1
@@ -73,11 +73,9 @@ def new_run_dir(cfg, seed):
 def run_row(cfg, seed, run_dir, meta):
     """The fields of a runs.csv row that say which run it is and on which data."""
     started = datetime.datetime.now().isoformat(timespec="seconds")
-    multi_task = registry.is_multi_task(cfg)
-    ctr, cvr = registry.tower_names(cfg) if multi_task else ("", "")
+    ctr, cvr = cfg.model_spec.ctr_cvr
     return {"run_id": run_dir.name, "start_time": started, "dataset": dataset_id(meta),
-            "model": registry.canonical_name(cfg.model),
-            "ctr_model": ctr, "cvr_model": cvr, "seed": seed,
+            "model": cfg.model_spec.name, "ctr_model": ctr, "cvr_model": cvr, "seed": seed,
             "changed_settings": {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"}}
 
 
@@ -97,12 +95,12 @@ def fit_baseline(cfg, seed, meta, data):
     """A baseline run (RULE, LR, GBDT): fitted on train (LR and GBDT tuned on dev), scored on dev and test."""
     run_dir = new_run_dir(cfg, seed)
     row = run_row(cfg, seed, run_dir, meta)
-    baseline = make_baseline(registry.canonical_name(cfg.model), meta, seed)
+    baseline = make_baseline(cfg.model_spec.name, meta, seed)
     print(f"fitting {run_dir.name}: {len(data['train']['label_buy'])} samples")
     start = time.perf_counter()
     fitted = baseline.fit(data["train"], data["dev"])
     seconds = time.perf_counter() - start
-    save_baseline(run_dir, registry.canonical_name(cfg.model), seed, baseline)
+    save_baseline(run_dir, cfg.model_spec.name, seed, baseline)
     row.update({"best_step": fitted["passes"], "epochs": fitted["passes"], "train_seconds": round(seconds, 1),
                 "train_samples_per_second": round(len(data["train"]["label_buy"]) / max(seconds, 1e-9), 1)})
     return evaluate(row, run_dir, lambda split: baseline.predict(data[split]), cfg, data)
@@ -110,7 +108,7 @@ def fit_baseline(cfg, seed, meta, data):
 
 def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
     """One run: fit with dev evaluation every evaluation period, reload the best weights, test."""
-    if registry.is_baseline(cfg):
+    if cfg.model_spec.baseline:
         return fit_baseline(cfg, seed, meta, data)
     keras.utils.set_random_seed(seed)
     progress = Progress(cfg, seed, meta, chief=distributed.is_chief(strategy))
@@ -165,8 +163,7 @@ def train_and_evaluate(cfg, seed, meta, data, item2vec, strategy):
 
 
 def main(argv):
-    cfg = configurator.load(argv)
-    registry.title(cfg)  # an unknown model (or tower) is refused before any data is read or built
+    cfg = configurator.load(argv)  # an unknown model (or tower) is refused here, before any data is read
     runs_log.check_appendable(cfg.results_dir)
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -177,7 +174,7 @@ def main(argv):
         try:
             row = train_and_evaluate(cfg, seed, meta, data, item2vec, strategy)
         except collapse.CollapsedRun as failure:
-            collapse.record_failure(cfg.results_dir, registry.title(cfg), cfg.study,
+            collapse.record_failure(cfg.results_dir, cfg.model_spec.title, cfg.study,
                                     {k: v for k, v in configurator.changed(cfg).items() if k != "seeds"}, seed,
                                     str(failure))
             raise
@@ -187,7 +184,7 @@ def main(argv):
         rows.append(row)
     if not rows:
         return rows
-    print(f"\n{registry.title(cfg)}, seeds {cfg.seeds}, runs recorded in {Path(cfg.results_dir) / 'runs.csv'}")
+    print(f"\n{cfg.model_spec.title}, seeds {cfg.seeds}, runs recorded in {Path(cfg.results_dir) / 'runs.csv'}")
     print(runs_log.summary_table(rows))
     return rows
 

@@ -1,4 +1,6 @@
 """End to end on a tiny generated log: demo data -> preprocessing -> training -> runs.csv."""
+import importlib
+
 import numpy as np
 import pytest
 
@@ -63,11 +65,13 @@ def test_unknown_model_is_a_one_line_error(workspace, capsys):
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("command", ["main_func", "training.serving.backtest", "training.serving.forecast",
+                                     "training.studies.sweep", "preprocessing.pipeline.build_dataset"])
 @pytest.mark.parametrize("setting", ["model=NO_SUCH_MODEL", "ctr_model=NO_SUCH_MODEL"])
-def test_an_unknown_model_is_refused_before_any_data_is_read_or_built(tmp_path, capsys, setting):
+def test_an_unknown_model_is_refused_before_any_data_is_read_or_built(tmp_path, capsys, setting, command):
     settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
                 f"results_dir={tmp_path / 'results'}", setting]
-    assert run_cli(main_func.main, settings) == 2
+    assert run_cli(importlib.import_module(command).main, settings) == 2
     message = capsys.readouterr().err.strip()
     assert "NO_SUCH_MODEL" in message and "unknown model" in message and "raw" not in message.split(":")[1]
     assert not (tmp_path / "processed").exists() and not (tmp_path / "results").exists()

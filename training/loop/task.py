@@ -119,8 +119,8 @@ def build_task(cfg, meta, item2vec, decay_steps):
     above cfg.sparse_update_above ids), the learning rate multiplied by cfg.lr_decay every
     decay_steps steps (a pass, training.loop.schedule) and gradients clipped to cfg.clip_norm."""
     net = registry.build_model(cfg, meta, item2vec)
-    task = PurchaseTask(net, multi_task=registry.is_multi_task(cfg),
-                        aux_loss="DIEN" in registry.tower_names(cfg) and cfg.dien_aux_weight > 0,
+    task = PurchaseTask(net, multi_task=cfg.model_spec.multi_task,
+                        aux_loss="DIEN" in cfg.model_spec.towers and cfg.dien_aux_weight > 0,
                         label_smoothing=cfg.label_smoothing, ctr_weight=cfg.ctr_weight,
                         cvr_weight=cfg.cvr_weight, **registry.task_regularisers(cfg))
     learning_rate = keras.optimizers.schedules.ExponentialDecay(

@@ -37,7 +37,6 @@ import pandas as pd  # noqa: E402
 import configurator  # noqa: E402
 import main_func  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
-from models import registry  # noqa: E402
 from preprocessing.pipeline.build_dataset import raw_fingerprint  # noqa: E402
 from preprocessing.pipeline.samples import ORDER  # noqa: E402
 from preprocessing.processed_data import CANDIDATE_ARRAY, OPEN, load_meta, load_split  # noqa: E402
@@ -96,7 +95,7 @@ def buyer_pairs(actions, start, days):
 
 def methods_of(cfg):
     """{method title: model setting} of the settings' model and the baselines."""
-    methods = {registry.title(cfg): cfg.model}
+    methods = {cfg.model_spec.title: cfg.model}
     methods.update({name: name for name in BASELINE_METHODS if name not in methods})
     return methods
 
@@ -112,7 +111,7 @@ def backtest(argv, cut_text, name, candidates):
     if outcome.empty:
         raise PipelineError(f"{cfg.raw_dir}: no order in the {cfg.window_days} days from cut={cut.date()}; "
                             "pick an earlier cut")
-    name = name or f"{cut.date()}-{registry.canonical_name(cfg.model)}"
+    name = name or f"{cut.date()}-{cfg.model_spec.name}"
     if "/" in name or name.startswith("."):
         raise PipelineError(f"argument name={name!r}: expected a plain folder name")
     target = Path(cfg.results_dir) / FOLDER / name

@@ -20,7 +20,7 @@ import pandas as pd
 
 import configurator
 from errors import PipelineError
-from models import registry
+from models.model_spec import BASELINES
 from preprocessing.pipeline.build_dataset import ensure_dataset
 from preprocessing.processed_data import dataset_id, load_meta, load_split
 from training.loop.baselines import load_baseline
@@ -77,8 +77,8 @@ def find_run(cfg, run):
         if picked.empty:
             raise PipelineError(f"{path}: no run {run!r}; pass run=<a run_id of runs.csv> or run=best")
         return picked.iloc[-1].to_dict()
-    ctr, cvr = registry.tower_names(cfg) if registry.is_multi_task(cfg) else ("", "")
-    of_model = runs[(runs["model"] == registry.canonical_name(cfg.model)) & (runs["ctr_model"] == ctr)
+    ctr, cvr = cfg.model_spec.ctr_cvr
+    of_model = runs[(runs["model"] == cfg.model_spec.name) & (runs["ctr_model"] == ctr)
                     & (runs["cvr_model"] == cvr) & runs["dev_main_auc"].notna()]
     if _data_given(cfg) or of_model.empty:
         dataset = dataset_id(load_meta(ensure_dataset(cfg)))
@@ -86,7 +86,7 @@ def find_run(cfg, run):
         dataset = of_model.iloc[-1]["dataset"]
     same = of_model[of_model["dataset"] == dataset]
     if same.empty:
-        raise PipelineError(f"{path}: no run of {registry.title(cfg)} on the processed dataset {dataset}; "
+        raise PipelineError(f"{path}: no run of {cfg.model_spec.title} on the processed dataset {dataset}; "
                             "train one (python main_func.py), or pass model=... or run=<run id>")
     return same.loc[same["dev_main_auc"].idxmax()].to_dict()
 
@@ -120,7 +120,7 @@ def _run_data(cfg, row):
 def load_network(cfg, run):
     """(row, settings of the run, meta, processed folder, keras.Model with the run's best weights)."""
     row = find_run(cfg, run)
-    if row["model"] in registry.BASELINES:
+    if row["model"] in BASELINES:
         raise PipelineError(f"run {row['run_id']}: a {row['model']} baseline has no network; use load_scorer")
     settings, processed, meta = _run_data(cfg, row)
     weights = Path(cfg.results_dir) / row["run_id"] / WEIGHTS
@@ -149,7 +149,7 @@ def load_scorer(cfg, run):
     """(row, settings, meta, processed folder, score, net) of any run: score(arrays) gives
     {"main": [N], ...} probabilities; net is the keras.Model of a network's run, None for a baseline."""
     row = find_run(cfg, run)
-    if row["model"] not in registry.BASELINES:
+    if row["model"] not in BASELINES:
         row, settings, meta, processed, net = load_network(cfg, row["run_id"])
         return row, settings, meta, processed, lambda arrays: score_network(net, arrays, meta, settings.eval_batch_size), net
     settings, processed, meta = _run_data(cfg, row)
