@@ -81,6 +81,8 @@ def _parse_value(key, text, default):
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         value = text
+    if isinstance(default, str) and default != AUTO and not isinstance(value, str):
+        value = text  # a text setting takes any text, e.g. raw_dir=2020
     return _typed(key, value, default, text)
 
 
@@ -89,6 +91,18 @@ def _split(arg):
     if not sep:
         raise ConfigError(f"argument {arg!r}: expected key=value")
     return key, text
+
+
+def parse_arguments(args, defaults):
+    """{key: value} of `key=value` strings, each naming a key of defaults, the value parsed as a Python
+    literal (a bare word as itself) and given its default's type; ConfigError naming the first bad
+    one. config.py's settings and the importers' own are parsed by this."""
+    given = {}
+    for arg in args:
+        key, text = _split(arg)
+        _check_known(key, defaults)
+        given[key] = _parse_value(key, text, defaults[key])
+    return given
 
 
 def preset_values(path, values):
@@ -264,7 +278,8 @@ def load(argv=None, **overrides):
     in raw_dir for those not given, then the preset files named by `config=...`, then the other
     `key=value` strings, then keyword values; with the model they name resolved (cfg.model_spec)."""
     default = defaults()
-    pairs = [_split(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    arguments = sys.argv[1:] if argv is None else argv
+    pairs = [_split(arg) for arg in arguments]
     for key, _ in pairs:
         _check_known(key, default)
     presets = [text for key, text in pairs if key == PRESET]
@@ -273,9 +288,7 @@ def load(argv=None, **overrides):
     given = {}
     for path in presets:
         given.update(preset_values(path, default))
-    for key, text in pairs:
-        if key != PRESET:
-            given[key] = _parse_value(key, text, default[key])
+    given.update(parse_arguments([arg for arg, (key, _) in zip(arguments, pairs) if key != PRESET], default))
     for key, value in overrides.items():
         _check_known(key, default)
         given[key] = _typed(key, value, default[key], value)

@@ -255,3 +255,9 @@ def test_the_model_is_resolved_once_when_the_settings_load(arguments, kind, towe
 def test_an_unknown_model_is_refused_when_the_settings_load(argument):
     with pytest.raises(PipelineError, match="unknown model; valid: "):
         configurator.load(argument.split())
+
+
+def test_a_text_setting_takes_text_that_looks_like_a_number():
+    assert configurator.load(["study=2020"]).study == "2020"
+    assert configurator.parse_arguments(["columns=1", "year=2015"], {"columns": "", "year": 2016}) == {
+        "columns": "1", "year": 2015}

@@ -287,6 +287,18 @@ def test_own_csv_bad_settings(tmp_path, setting, named):
     assert not (tmp_path / "raw").exists()
 
 
+@pytest.mark.parametrize("setting, said", [
+    ("year=abc", "setting year='abc': expected int like 2016"),
+    ("colour=red", "unknown setting 'colour'; valid settings: chunk_mb, raw_dir, year"),
+])
+def test_import_settings_are_parsed_and_refused_like_config_settings(tmp_path, setting, said):
+    log = _write(tmp_path / "log.csv", "user_id,item_id,cat_id,seller_id,brand_id,time_stamp,action_type\n")
+    with pytest.raises(PipelineError) as error:
+        main(["tmall", str(log), f"raw_dir={tmp_path / 'raw'}", setting])
+    assert str(error.value) == said
+    assert not (tmp_path / "raw").exists()
+
+
 # ---------------------------------------------------------------- destination and bad sources
 
 @pytest.mark.parametrize("present, named", [({"demo.json": b"{}", "actions.parquet": b"x"}, "generated demo set"),

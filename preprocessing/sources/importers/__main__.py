@@ -5,7 +5,6 @@ project by default; a relative path given is taken from the current folder),
 chunk_mb (MiB of source text converted at a time; bounds the memory), and the format's own ones.
 Prints the summary line and the window settings that fit the log's date span.
 """
-import ast
 import pathlib
 import re
 import sys
@@ -23,25 +22,8 @@ MAX_CHUNK_MB = 1024.0  # the CSV reader's block size is a 32-bit count of bytes
 
 
 def parse_settings(args, defaults):
-    """The defaults updated by `key=value` strings; a value keeps its default's type."""
-    values = dict(defaults)
-    for arg in args:
-        key, _, text = arg.partition("=")
-        if key not in values:
-            raise configurator.ConfigError(f"unknown setting {key!r}; valid settings: {', '.join(sorted(values))}")
-        expected = type(defaults[key])
-        if expected is str:
-            values[key] = text
-            continue
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = None
-        if expected is float and type(value) is int:
-            value = float(value)
-        if type(value) is not expected:
-            raise configurator.ConfigError(f"setting {key}={text!r}: expected {expected.__name__} like {defaults[key]!r}")
-        values[key] = value
+    """The defaults updated by `key=value` strings, parsed as config.py's settings are."""
+    values = {**defaults, **configurator.parse_arguments(args, defaults)}
     if not 0 < values["chunk_mb"] <= MAX_CHUNK_MB:
         raise configurator.ConfigError(f"setting chunk_mb={values['chunk_mb']!r}: expected a positive number of MiB "
                                        f"up to {MAX_CHUNK_MB}")
