@@ -1,6 +1,6 @@
 """Importer throughput on a generated log in the Taobao UserBehavior format.
 
-    python bench/import_throughput.py [--rows 10000000] [--chunk-mb 16 64 256] [--figure PATH]
+    python -m bench.import_throughput [--rows 10000000] [--chunk-mb 16 64 256] [--figure PATH]
 
 Writes a Taobao-format file (no header; user_id,item_id,category_id,behavior_type,timestamp) into a
 temporary folder, sized like a tenth of the real log per 10 million rows (about 100,000 users,

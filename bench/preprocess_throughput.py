@@ -1,6 +1,6 @@
 """Preprocessing throughput and peak memory on generated demo logs, against a previous version.
 
-    python bench/preprocess_throughput.py [--actions 1000000 10000000 100000000] [--previous DIR]
+    python -m bench.preprocess_throughput [--actions 1000000 10000000 100000000] [--previous DIR]
                                           [--settings default use_item2vec=False] [key=value ...]
 
 For each size, generates a demo log of about that many actions into a temporary folder
@@ -28,13 +28,12 @@ import shutil
 import sys
 import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+import configurator
+from bench.measure import run_measured
+from errors import PipelineError, run_cli
+from preprocessing.sources import make_demo_data
 
-import configurator  # noqa: E402  (found through the path above)
-from errors import PipelineError, run_cli  # noqa: E402
-from measure import run_measured  # noqa: E402
-from preprocessing.sources import make_demo_data  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 PROBE_SCALE = 0.25
 BUILD_MODULES = ("preprocessing.pipeline.build_dataset", "preprocessing.build_dataset")  # this layout, the earlier
@@ -94,7 +93,7 @@ def main(argv):
         with tempfile.TemporaryDirectory() as folder:
             raw_dir = pathlib.Path(folder) / "raw"
             scale = round(target / per_scale, 3)
-            made = run_measured([sys.executable, __file__, "--child", "generate", f"raw_dir={raw_dir}",
+            made = run_measured([sys.executable, "-m", "bench.preprocess_throughput", "--child", "generate", f"raw_dir={raw_dir}",
                                  f"demo_scale={scale}", *overrides], ROOT)
             actions = json.loads(made.output.strip().splitlines()[-1])
             print(f"generated {actions:,} actions (demo_scale={scale}) in {made.seconds:.0f} s", flush=True)

@@ -3,13 +3,15 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+import configurator
 import main_func
 from errors import PipelineError
 from preprocessing.processed_data import dataset_id, load_meta, load_split
-from training.loop import baselines
-from training.studies import comparison
 from tests.pipeline_fixtures import demo_workspace, read_runs
+from training.loop import baselines
+from training.loop.data import load_data
 from training.record.predictions import read_predictions
+from training.studies import comparison
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +21,7 @@ def workspace(tmp_path_factory):
 
 def test_rule_scores_carts_follows_browses_and_recency_of_the_target_item(workspace):
     root, settings = workspace
-    main_func.load_data(main_func.configurator.load(settings))
+    load_data(configurator.load(settings))
     meta = load_meta(root / "processed")
     arrays = load_split(root / "processed", "dev")
     column = {name: i for i, name in enumerate(meta["pair"]["columns"])}

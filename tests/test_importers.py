@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from errors import PipelineError
 import configurator
 import main_func
-from preprocessing.sources.importers.__main__ import main
+from errors import PipelineError
+from preprocessing.pipeline.windows import fitting_settings, needed_days, training_count
 from preprocessing.processed_data import dataset_id, load_meta
 from preprocessing.raw_data import load_raw
 from preprocessing.sources import import_proposal
-from preprocessing.pipeline.windows import fitting_settings, needed_days, training_count
+from preprocessing.sources.importers.__main__ import main
 from tests.pipeline_fixtures import real_sample
 from training.studies.comparison import latest_runs
 

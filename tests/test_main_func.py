@@ -8,6 +8,7 @@ import configurator
 import main_func
 from errors import PipelineError, run_cli
 from tests.pipeline_fixtures import demo_workspace, read_runs
+from training.loop import data
 
 TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "attention_units=[16,8]", "gru_units=16",
               "dien_gru_units=8", "dien_augru_units=8", "batch_size=512", "eval_batch_size=4096",
@@ -92,7 +93,7 @@ def test_no_processed_and_no_raw_data_is_a_clear_error(tmp_path, capsys):
 def test_unusable_split_is_a_clear_error(workspace, monkeypatch, split, damage, expected):
     _, settings = workspace
     cfg = configurator.load(settings + TINY_MODEL)
-    original = main_func.load_split
+    original = data.load_split
 
     def damaged(processed_dir, name, mmap=True):
         arrays = dict(original(processed_dir, name, mmap=mmap))
@@ -102,6 +103,6 @@ def test_unusable_split_is_a_clear_error(workspace, monkeypatch, split, damage, 
             arrays = {key: value[:0] for key, value in arrays.items()}
         return arrays
 
-    monkeypatch.setattr(main_func, "load_split", damaged)
+    monkeypatch.setattr(data, "load_split", damaged)
     with pytest.raises(PipelineError, match=expected):
-        main_func.load_data(cfg)
+        data.load_data(cfg)

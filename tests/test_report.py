@@ -9,9 +9,9 @@ import pytest
 import main_func
 from errors import PipelineError, run_cli
 from tests.pipeline_fixtures import demo_workspace
-from training.studies import report, significance, sweep
 from training.record.dev_curve import read_dev_curve
 from training.record.output_folder import MARKER
+from training.studies import report, significance, sweep
 
 TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "batch_size=512", "eval_batch_size=4096",
               "eval_every=10", "patience=2", "max_epochs=2", "learning_rate=0.01", "use_item2vec=False"]

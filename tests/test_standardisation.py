@@ -3,8 +3,8 @@ import numpy as np
 
 import configurator
 from preprocessing.pipeline import standardisation
-from preprocessing.sources import make_demo_data
 from preprocessing.processed_data import load_meta, load_split
+from preprocessing.sources import make_demo_data
 from tests.test_preprocessing import build
 
 

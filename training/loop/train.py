@@ -1,13 +1,12 @@
-"""Trains the model of config.py on the processed data and reports dev and test metrics.
+"""Trains the settings' model on the processed data, one run per seed, and records each:
 
-    python main_func.py [key=value ...]      e.g.  python main_func.py model=DIN seeds=[16,17,18]
+    rows = main(["model=DIN", "seeds=[16,17,18]"])     (what python main_func.py runs; the backtest too)
 
-Reads ddata/processed/ (building it from ddata/raw/ first when missing or stale), trains one run
-per seed with early stopping on dev Main AUC, evaluates the best weights on test, appends a row per
-seed to ddata/results/runs.csv and prints mean ± std over the seeds.
+Reads the processed data (training.loop.data: built from raw_dir first when missing or stale), trains
+one run per seed with early stopping on dev Main AUC, evaluates the best weights on test, appends a
+row per seed to results_dir/runs.csv and prints mean ± std over the seeds.
 """
 import datetime
-import sys
 import time
 from pathlib import Path
 
@@ -20,11 +19,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import configurator  # noqa: E402
-from errors import PipelineError, run_cli  # noqa: E402
-from preprocessing.pipeline.build_dataset import ensure_dataset  # noqa: E402
-from preprocessing.processed_data import dataset_id, load_array, load_meta, load_split  # noqa: E402
+from errors import PipelineError  # noqa: E402
+from preprocessing.processed_data import dataset_id  # noqa: E402
 from training.loop import collapse, distributed, schedule  # noqa: E402
 from training.loop.baselines import make_baseline, save_baseline  # noqa: E402
+from training.loop.data import load_data  # noqa: E402
 from training.loop.dev_evaluation import MONITOR, DevEvaluation  # noqa: E402
 from training.loop.input_pipeline import make_dataset  # noqa: E402
 from training.loop.period_log import PeriodLog  # noqa: E402
@@ -34,26 +33,6 @@ from training.record import runs_log  # noqa: E402
 from training.record.dev_curve import write_dev_curve  # noqa: E402
 from training.record.metric_catalogue import measure  # noqa: E402
 from training.record.predictions import write_predictions  # noqa: E402
-
-SPLITS = ("train", "dev", "test")
-
-
-def load_data(cfg):
-    """The processed splits, feature description and item2vec matrix; checks every split is usable."""
-    processed = ensure_dataset(cfg)
-    meta = load_meta(processed)
-    data = {split: load_split(processed, split) for split in SPLITS}
-    for split, arrays in data.items():
-        if len(arrays["label_buy"]) == 0:
-            raise PipelineError(f"{processed / split}: the {split} split is empty; use more data or other windows")
-        if not np.any(arrays["label_buy"] > 0):
-            raise PipelineError(f"{processed / split}/label_buy.npy: the {split} split has no purchase; "
-                                "AUC is undefined, use more data or longer windows")
-    item2vec = load_array(processed / meta["item2vec"]) if meta.get("item2vec") else None
-    if item2vec is not None and item2vec.shape != (meta["vocab_sizes"]["item"], meta["embed_dim"]):
-        raise PipelineError(f"{processed / meta['item2vec']}: shape {item2vec.shape}, expected "
-                            f"({meta['vocab_sizes']['item']}, {meta['embed_dim']}); rebuild: sh scr/pre_processing.sh")
-    return meta, data, item2vec
 
 
 def new_run_dir(cfg, seed):
@@ -188,6 +167,3 @@ def main(argv):
     print(runs_log.summary_table(rows))
     return rows
 
-
-if __name__ == "__main__":
-    sys.exit(run_cli(main, sys.argv[1:]))

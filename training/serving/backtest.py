@@ -35,12 +35,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import configurator  # noqa: E402
-import main_func  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
 from preprocessing.pipeline.build_dataset import raw_fingerprint  # noqa: E402
 from preprocessing.pipeline.samples import ORDER  # noqa: E402
 from preprocessing.processed_data import CANDIDATE_ARRAY, OPEN, load_meta, load_split  # noqa: E402
 from preprocessing.raw_data import load_raw, release_arrow_memory  # noqa: E402
+from training.loop import train  # noqa: E402
 from training.record.output_folder import written_whole  # noqa: E402
 from training.serving import backtest_metrics  # noqa: E402
 from training.serving.backtest_summary import FOLDER, SUMMARY  # noqa: E402
@@ -126,7 +126,7 @@ def backtest(argv, cut_text, name, candidates):
         runs = {}
         for method, model in methods.items():
             print(f"backtest {name}: {method}", flush=True)
-            runs[method] = main_func.main(argv + locations + [f"model={model}"])[0]["run_id"]
+            runs[method] = train.main(argv + locations + [f"model={model}"])[0]["run_id"]
         inner = configurator.load(argv + locations)
         processed = folder / "processed"
         meta = load_meta(processed)
