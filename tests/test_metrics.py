@@ -78,7 +78,7 @@ def test_the_comparison_marks_the_best_model_by_each_metrics_direction():
 
     from training.studies import comparison
     runs = pd.DataFrame({"dev_main_auc": [0.8, 0.7], "test_main_auc": [0.75, 0.78], "test_logloss": [0.2, 0.3],
-                         "epochs": [1.0, 2.0], "seeds": [1, 1]}, index=["A", "B"])
+                         "passes": [1.0, 2.0], "baseline": [False, False], "seeds": [1, 1]}, index=["A", "B"])
     lines = comparison.comparison_table(runs, {"test_main_auc": 0.99, "test_logloss": 0.01}).splitlines()
     marked = {line.split()[0]: line.count(comparison.BEST) for line in lines[1:]}
     assert marked["A"] == 2 and marked["B"] == 1, "A: dev AUC and the lower log loss; B: test AUC"

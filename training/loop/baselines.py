@@ -9,7 +9,9 @@ GBDT: scikit-learn's HistGradientBoostingClassifier over the dense and pair feat
 LR:   scikit-learn's LogisticRegression over the dense and pair features (already standardised on
       train), its L2 strength chosen on the dev split's Main AUC: the linear model every network's
       features allow, so a network below it has not learnt what its inputs hold.
-All three read the processed arrays and return {"main": p_buy} like the networks.
+All three read the processed arrays and return {"main": p_buy} like the networks. fit() returns
+their fitting iterations (runs.csv's fit_iterations): RULE's and LR's solver iterations, GBDT's
+boosting rounds; they are not passes over the data, which a baseline's row leaves empty.
 
 A fitted baseline's state is JSON (state(), restore()), kept as baseline.json in its run's folder so the
 forecast can score with it: RULE and LR hold their coefficients; GBDT holds the settings and seed it
@@ -66,7 +68,7 @@ class RuleBaseline:
 
     def fit(self, train, dev):
         self.calibration.fit(self._score(train), np.asarray(train["label_buy"]))
-        return {"passes": 0}
+        return {"iterations": int(np.max(self.calibration.n_iter_))}
 
     def predict(self, arrays):
         return {"main": self.calibration.predict_proba(self._score(arrays))[:, 1]}
@@ -104,7 +106,7 @@ class GBDTBaseline:
     def fit(self, train, dev):
         self.model.fit(self._matrix(train), np.asarray(train["label_buy"]),
                        X_val=self._matrix(dev), y_val=np.asarray(dev["label_buy"]))
-        return {"passes": int(self.model.n_iter_)}
+        return {"iterations": int(self.model.n_iter_)}
 
     def predict(self, arrays):
         return {"main": self.model.predict_proba(self._matrix(arrays))[:, 1]}
@@ -145,7 +147,7 @@ class LRBaseline:
             auc = roc_auc_score(y_dev, model.predict_proba(x_dev)[:, 1])
             if auc > best:
                 best, self.model, self.choice = auc, model, {"C": strength, "dev_auc": auc}
-        return {"passes": int(np.max(self.model.n_iter_))}
+        return {"iterations": int(np.max(self.model.n_iter_))}
 
     def predict(self, arrays):
         return {"main": self.model.predict_proba(dense_matrix(arrays, self.meta))[:, 1]}

@@ -80,7 +80,7 @@ def fit_baseline(cfg, seed, meta, data):
     fitted = baseline.fit(data["train"], data["dev"])
     seconds = time.perf_counter() - start
     save_baseline(run_dir, cfg.model_spec.name, seed, baseline)
-    row.update({"best_step": fitted["passes"], "epochs": fitted["passes"], "train_seconds": round(seconds, 1),
+    row.update({"fit_iterations": fitted["iterations"], "train_seconds": round(seconds, 1),
                 "train_samples_per_second": round(len(data["train"]["label_buy"]) / max(seconds, 1e-9), 1)})
     return evaluate(row, run_dir, lambda split: baseline.predict(data[split]), cfg, data)
 

@@ -16,9 +16,11 @@ from training.record import metric_catalogue
 COLUMNS = (["run_id", "start_time", "dataset", "model", "ctr_model", "cvr_model", "config", "study",
             "changed_settings", "seed"]
            + metric_catalogue.columns()
-           + ["best_step", "epochs", "train_seconds", "train_samples_per_second"])
+           + ["best_step", "epochs", "train_seconds", "train_samples_per_second", "fit_iterations"])
+# best_step and epochs (passes over the training split) are a network's, empty for a baseline;
+# fit_iterations is a baseline's (its solver iterations or boosting rounds), empty for a network
 NUMBERS = [c for c in COLUMNS if c == "seed" or c.startswith(("dev_", "test_")) or c in (
-    "best_step", "epochs", "train_seconds", "train_samples_per_second")]  # cells that are numbers or empty
+    "best_step", "epochs", "train_seconds", "train_samples_per_second", "fit_iterations")]  # numbers or empty
 
 
 def _header_kind(header):

@@ -15,6 +15,7 @@ import pandas as pd
 
 import configurator
 from errors import PipelineError, run_cli
+from models.model_spec import BASELINES
 from preprocessing.processed_data import dataset_id, load_meta, load_split
 from preprocessing.sources import demo_oracle
 from training.record import metric_catalogue, runs_log
@@ -25,11 +26,13 @@ SHOWN = ((f"dev_{SELECTION}", f"dev {metric_catalogue.BY_NAME[SELECTION].title}"
          *((f"test_{m.name}", f"test {m.title}", m.higher_is_better) for m in metric_catalogue.shown_in(COMPARISON)))
 ORACLE = "oracle (the generator's true chance)"
 BEST = "*"  # marks the best model of a column (the oracle aside)
+NOT_TRAINED = "n/a"  # passes of a baseline: fitted, not trained in passes over the data
 
 
 def latest_runs(results_dir, dataset):
     """runs.csv rows of `dataset`, the latest settings of each model: one row per model, the mean of
-    its seeds, newest model first."""
+    its seeds, newest model first; `passes` over the training split (NaN for a baseline, whose epochs
+    cell an older version filled with its fitting iterations) and whether it is a `baseline`."""
     path = Path(results_dir) / "runs.csv"
     if not path.is_file():
         raise PipelineError(f"{path}: no runs recorded yet; train a model first (python main_func.py)")
@@ -45,8 +48,11 @@ def latest_runs(results_dir, dataset):
     newest = runs.groupby("title").tail(1).set_index("title")["changed_settings"]
     same = runs[runs["changed_settings"].to_numpy() == newest.reindex(runs["title"]).to_numpy()]
     same = same.drop_duplicates(["title", "seed"], keep="last")
-    columns = [name for name, *_ in SHOWN if name in same] + ["epochs"]
+    same = same.assign(baseline=same["model"].isin(BASELINES))
+    same = same.assign(passes=same["epochs"].where(~same["baseline"]))
+    columns = [name for name, *_ in SHOWN if name in same] + ["passes"]
     table = same.groupby("title", sort=False)[columns].mean()
+    table["baseline"] = same.groupby("title", sort=False)["baseline"].first()
     table["seeds"] = same.groupby("title", sort=False).size()
     # rows are appended in the order runs end: the newest model is the one with the last row
     order = same.assign(row=np.arange(len(same))).groupby("title")["row"].max().sort_values(ascending=False).index
@@ -89,8 +95,14 @@ def comparison_table(runs, oracle):
     for title, row, ranked in rows:
         cells = "".join(f"{'' if pd.isna(row.get(name)) else format(row[name], '.4f'):>15}"
                         + (BEST if ranked and name in best and row.get(name) == best[name] else " ") for name, *_ in SHOWN)
-        passes = row.get("epochs")
-        cells += f"{'' if passes is None or pd.isna(passes) else format(passes, '.1f'):>15}"
+        passes = row.get("passes")
+        if bool(row.get("baseline", False)):
+            passes = NOT_TRAINED
+        elif passes is None or pd.isna(passes):
+            passes = ""
+        else:
+            passes = format(passes, ".1f")
+        cells += f"{passes:>15}"
         seeds = row.get("seeds")
         lines.append(f"{title:<{width}}{cells}{'' if seeds is None or pd.isna(seeds) else int(seeds):>7}")
     return "\n".join(lines)

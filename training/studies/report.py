@@ -23,6 +23,7 @@ from sklearn.metrics import roc_curve  # noqa: E402
 
 import configurator  # noqa: E402
 from errors import PipelineError, run_cli  # noqa: E402
+from models.model_spec import BASELINES  # noqa: E402
 from training.loop import collapse  # noqa: E402
 from training.record import runs_log  # noqa: E402
 from training.record.dev_curve import read_dev_curve  # noqa: E402
@@ -83,7 +84,9 @@ def configuration_table(runs):
         row = {"configuration": label, "seeds": len(group)}
         for column, title in TABLE_METRICS:
             row[title] = mean_std_text(group[column].tolist()) if column in group else ""
-        row["passes"] = mean_std_text(group["epochs"].tolist(), digits=2)
+        # a baseline is fitted, not trained in passes (an older version wrote its fitting iterations there)
+        baseline = group["model"].isin(BASELINES).all()
+        row["passes"] = "n/a" if baseline else mean_std_text(group["epochs"].tolist(), digits=2)
         row["samples/s"] = mean_std_text(group["train_samples_per_second"].tolist(), digits=0)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -126,7 +129,8 @@ def markdown(study, runs, table, diffs, baseline, n_boot, results_dir):
     lines = [f"# Study {study}", "",
              f"{len(runs)} runs of {table.shape[0]} configurations on the test split; metrics as mean ± std over "
              "the seeds (a single seed shows its value alone). passes: passes over the training split "
-             "before the run stopped; samples/s: training throughput.", "",
+             "before the run stopped (n/a for a baseline, fitted rather than trained in passes); samples/s: "
+             "training throughput.", "",
              f"Δ: the configuration's seed-mean test AUC minus the baseline's ({baseline}), with a 95% interval and "
              f"two-sided p-value from {n_boot} bootstrap replicates that resample users (all runs on the same "
              "resamples, so the difference is paired). CVR AUC is on interacted samples only.", "",
