@@ -13,7 +13,7 @@ import pytest
 
 from errors import PipelineError
 from preprocessing.raw_data import load_raw
-from preprocessing.sources.importers import source_csv
+from preprocessing.sources.importers import FORMATS, source_csv
 from preprocessing.sources.importers.__main__ import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -30,6 +30,10 @@ SOURCES = {
     "csv": ("log.csv", "uid,sku,ts,act", "1,2,2020-02-01,1"),
 }
 OWN_COLUMNS = "columns=user:uid,item:sku,time:ts,action:act"
+
+
+def test_every_format_has_its_damaged_source_here():
+    assert set(SOURCES) == set(FORMATS)
 
 
 def _tree(folder):
