@@ -8,8 +8,16 @@ seed to ddata/results/runs.csv and prints mean ± std over the seeds (training/l
 """
 import sys
 
+import configurator
 from errors import run_cli
-from training.loop.train import main
+
+
+def main(argv):
+    configurator.load(argv)  # bad settings or an unknown model: refused before TensorFlow takes seconds to load
+    from training.loop.train import main as train
+
+    return train(argv)
+
 
 if __name__ == "__main__":
     sys.exit(run_cli(main, sys.argv[1:]))

@@ -88,7 +88,7 @@ def _best(runs):
 def comparison_table(runs, oracle):
     """The table as text: one line a model, the oracle last; each column's best model marked."""
     width = max([len(ORACLE)] + [len(t) for t in runs.index]) + 2
-    lines = [f"{'model':<{width}}" + "".join(f"{title:>16}" for _, title, _ in SHOWN) + f"{'passes':>15}{'seeds':>7}"]
+    lines = [f"{'model':<{width}}" + "".join(f"{title:>15} " for _, title, _ in SHOWN) + f"{'passes':>15}{'seeds':>7}"]
     best = _best(runs)
     rows = [(title, row, True) for title, row in runs.iterrows()]
     rows += [(ORACLE, pd.Series(oracle), False)] if oracle else []
