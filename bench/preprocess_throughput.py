@@ -93,8 +93,8 @@ def main(argv):
         with tempfile.TemporaryDirectory() as folder:
             raw_dir = pathlib.Path(folder) / "raw"
             scale = round(target / per_scale, 3)
-            made = run_measured([sys.executable, "-m", "bench.preprocess_throughput", "--child", "generate", f"raw_dir={raw_dir}",
-                                 f"demo_scale={scale}", *overrides], ROOT)
+            made = run_measured([sys.executable, "-m", "bench.preprocess_throughput", "--child", "generate",
+                                 f"raw_dir={raw_dir}", f"demo_scale={scale}", *overrides], ROOT)
             actions = json.loads(made.output.strip().splitlines()[-1])
             print(f"generated {actions:,} actions (demo_scale={scale}) in {made.seconds:.0f} s", flush=True)
             for label in args.settings:

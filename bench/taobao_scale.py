@@ -83,10 +83,11 @@ def main(argv):
         print(json.dumps(train(overrides, args.steps)))
         return
     commands = {
-        "generate": [sys.executable, "-m", "bench.taobao_scale", "--work", str(args.work), "--child", "generate", *overrides],
+        "generate": [sys.executable, "-m", "bench.taobao_scale", "--work", str(args.work), "--child", "generate",
+                     *overrides],
         "preprocess": [sys.executable, "-m", "preprocessing.pipeline.build_dataset", *overrides],
-        "train": [sys.executable, "-m", "bench.taobao_scale", "--work", str(args.work), "--child", "train", f"--steps={args.steps}",
-                  *overrides],
+        "train": [sys.executable, "-m", "bench.taobao_scale", "--work", str(args.work), "--child", "train",
+                  f"--steps={args.steps}", *overrides],
     }
     for stage in args.stages:
         run = run_measured(commands[stage], ROOT)

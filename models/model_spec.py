@@ -45,7 +45,8 @@ class ModelSpec:
 
 
 def canonical_name(name, setting="model", valid=MODEL_NAMES):
-    """The registry name for `name` (aliases resolved) among `valid`; a PipelineError naming the valid ones otherwise."""
+    """The registry name for `name` (aliases resolved) among `valid`; a PipelineError naming the valid
+    ones otherwise."""
     name = ALIASES.get(name, name)
     if name not in valid:
         aliases = [f"alias {alias}" for alias, target in ALIASES.items() if target in valid]

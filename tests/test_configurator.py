@@ -251,7 +251,8 @@ def test_the_model_is_resolved_once_when_the_settings_load(arguments, kind, towe
         configurator.load(arguments)), "the resolved model is not a setting"
 
 
-@pytest.mark.parametrize("argument", ["model=NO_SUCH_MODEL", "cvr_model=NO_SUCH_MODEL", "model=MMOE expert_model=GRU_FM"])
+@pytest.mark.parametrize("argument", ["model=NO_SUCH_MODEL", "cvr_model=NO_SUCH_MODEL",
+                                      "model=MMOE expert_model=GRU_FM"])
 def test_an_unknown_model_is_refused_when_the_settings_load(argument):
     with pytest.raises(PipelineError, match="unknown model; valid: "):
         configurator.load(argument.split())

@@ -89,8 +89,8 @@ class BackgroundTraining:
     def __init__(self):
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen([sys.executable, "-m", "preprocessing.pipeline.item2vec"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, "PYTHONPATH": path})
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env={**os.environ, "PYTHONPATH": path})
         self.corpus_path = None
 
     def train(self, sentences, out_path, item_vocab_size, cfg, seed):

@@ -49,7 +49,8 @@ def latest_runs(results_dir, dataset):
     same = runs[runs["changed_settings"].to_numpy() == newest.reindex(runs["title"]).to_numpy()]
     same = same.drop_duplicates(["title", "seed"], keep="last")
     same = same.assign(baseline=same["model"].isin(BASELINES))
-    same = same.assign(passes=same["epochs"].where(~same["baseline"]))
+    epochs = same["epochs"] if "epochs" in same else pd.Series(np.nan, index=same.index)
+    same = same.assign(passes=epochs.where(~same["baseline"]))
     columns = [name for name, *_ in SHOWN if name in same] + ["passes"]
     table = same.groupby("title", sort=False)[columns].mean()
     table["baseline"] = same.groupby("title", sort=False)["baseline"].first()
@@ -88,13 +89,15 @@ def _best(runs):
 def comparison_table(runs, oracle):
     """The table as text: one line a model, the oracle last; each column's best model marked."""
     width = max([len(ORACLE)] + [len(t) for t in runs.index]) + 2
-    lines = [f"{'model':<{width}}" + "".join(f"{title:>15} " for _, title, _ in SHOWN) + f"{'passes':>15}{'seeds':>7}"]
+    titles = "".join(f"{title:>15} " for _, title, _ in SHOWN)  # the column after each value holds BEST
+    lines = [f"{'model':<{width}}{titles}{'passes':>15}{'seeds':>7}"]
     best = _best(runs)
     rows = [(title, row, True) for title, row in runs.iterrows()]
     rows += [(ORACLE, pd.Series(oracle), False)] if oracle else []
     for title, row, ranked in rows:
         cells = "".join(f"{'' if pd.isna(row.get(name)) else format(row[name], '.4f'):>15}"
-                        + (BEST if ranked and name in best and row.get(name) == best[name] else " ") for name, *_ in SHOWN)
+                        + (BEST if ranked and name in best and row.get(name) == best[name] else " ")
+                        for name, *_ in SHOWN)
         passes = row.get("passes")
         if bool(row.get("baseline", False)):
             passes = NOT_TRAINED
