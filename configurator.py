@@ -1,5 +1,5 @@
 """Settings of one run: the defaults in config.py, then the window settings an import proposed for
-raw_dir (preprocessing/import_proposal.py), then preset files, then `key=value` arguments.
+raw_dir (preprocessing/sources/import_proposal.py), then preset files, then `key=value` arguments.
 
 Values are parsed as Python literals (`0.004`, `[16,17]`, `True`, `DIN`); a bare word is taken as
 a string. An override must name a key of config.py and keep that key's type (an int is accepted
@@ -21,10 +21,11 @@ import types
 
 import config
 from errors import PipelineError
-from preprocessing import import_proposal
+from models import model_spec
+from preprocessing.sources import import_proposal
 
 PRESET = "config"  # the setting that names preset files
-AUTO = "auto"  # a setting sized from the data (training.schedule)
+AUTO = "auto"  # a setting sized from the data (training.loop.schedule)
 SEED_LIMIT = 2**32  # numpy's global seed (keras.utils.set_random_seed) must be below this
 MAX_SEQUENCE = 10_000  # max_len beyond this gives [samples, max_len] arrays no machine holds for a real log
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")  # a study names its report folder
@@ -37,10 +38,11 @@ class ConfigError(PipelineError):
 
 
 class Settings(types.SimpleNamespace):
-    """The settings of a run as attributes. `from_import` is not a setting (a slot, so vars() leaves it
-    out): None, or (file, {setting: value taken from the import's proposal}, {setting: value given
-    instead of the proposal's})."""
-    __slots__ = ("from_import",)
+    """The settings of a run as attributes. Two slots are not settings (vars() leaves them out):
+    `model_spec`, the model the settings name, resolved (models/model_spec.py), and `from_import`:
+    None, or (file, {setting: value taken from the import's proposal}, {setting: value given instead
+    of the proposal's})."""
+    __slots__ = ("from_import", "model_spec")
 
 
 def defaults():
@@ -79,6 +81,8 @@ def _parse_value(key, text, default):
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         value = text
+    if isinstance(default, str) and default != AUTO and not isinstance(value, str):
+        value = text  # a text setting takes any text, e.g. raw_dir=2020
     return _typed(key, value, default, text)
 
 
@@ -87,6 +91,18 @@ def _split(arg):
     if not sep:
         raise ConfigError(f"argument {arg!r}: expected key=value")
     return key, text
+
+
+def parse_arguments(args, defaults):
+    """{key: value} of `key=value` strings, each naming a key of defaults, the value parsed as a Python
+    literal (a bare word as itself) and given its default's type; ConfigError naming the first bad
+    one. config.py's settings and the importers' own are parsed by this."""
+    given = {}
+    for arg in args:
+        key, text = _split(arg)
+        _check_known(key, defaults)
+        given[key] = _parse_value(key, text, defaults[key])
+    return given
 
 
 def preset_values(path, values):
@@ -260,9 +276,10 @@ def validate(values):
 def load(argv=None, **overrides):
     """Settings as a namespace: config.py's defaults, then the window settings proposed by the import
     in raw_dir for those not given, then the preset files named by `config=...`, then the other
-    `key=value` strings, then keyword values."""
+    `key=value` strings, then keyword values; with the model they name resolved (cfg.model_spec)."""
     default = defaults()
-    pairs = [_split(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    arguments = sys.argv[1:] if argv is None else argv
+    pairs = [_split(arg) for arg in arguments]
     for key, _ in pairs:
         _check_known(key, default)
     presets = [text for key, text in pairs if key == PRESET]
@@ -271,9 +288,7 @@ def load(argv=None, **overrides):
     given = {}
     for path in presets:
         given.update(preset_values(path, default))
-    for key, text in pairs:
-        if key != PRESET:
-            given[key] = _parse_value(key, text, default[key])
+    given.update(parse_arguments([arg for arg, (key, _) in zip(arguments, pairs) if key != PRESET], default))
     for key, value in overrides.items():
         _check_known(key, default)
         given[key] = _typed(key, value, default[key], value)
@@ -283,6 +298,7 @@ def load(argv=None, **overrides):
     values.update(taken)
     validate(values)
     settings = Settings(**values)
+    settings.model_spec = model_spec.resolve(settings)  # an unknown model is refused here, before any data is read
     settings.from_import = (str(pathlib.Path(values["raw_dir"]) / import_proposal.FILE), taken,
                             {key: given[key] for key in proposal if key in given}) if proposal else None
     return settings

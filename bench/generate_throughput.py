@@ -1,6 +1,6 @@
 """Demo-log generation throughput, and the loader's speed on the generated log.
 
-    python bench/generate_throughput.py [--actions 10000000] [key=value ...]
+    python -m bench.generate_throughput [--actions 10000000] [key=value ...]
 
 A small probe run (demo_scale=0.25) gives the actions per unit of demo_scale; the benchmark then
 generates at the demo_scale that gives about --actions actions, then again with the oracle of the newest
@@ -17,12 +17,10 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import configurator  # noqa: E402  (found through the path above)
-from errors import run_cli  # noqa: E402
-from preprocessing import make_demo_data, raw_data  # noqa: E402
+import configurator
+from errors import run_cli
+from preprocessing import raw_data
+from preprocessing.sources import make_demo_data
 
 PROBE_SCALE = 0.25
 

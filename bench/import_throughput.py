@@ -1,11 +1,11 @@
 """Importer throughput on a generated log in the Taobao UserBehavior format.
 
-    python bench/import_throughput.py [--rows 10000000] [--chunk-mb 16 64 256] [--figure PATH]
+    python -m bench.import_throughput [--rows 10000000] [--chunk-mb 16 64 256] [--figure PATH]
 
 Writes a Taobao-format file (no header; user_id,item_id,category_id,behavior_type,timestamp) into a
 temporary folder, sized like a tenth of the real log per 10 million rows (about 100,000 users,
 416,000 items, 9,400 categories; behaviour shares and a few rows outside the span and items filed
-under two categories as in the real file), then runs `python -m preprocessing.importers taobao` on
+under two categories as in the real file), then runs `python -m preprocessing.sources.importers taobao` on
 it in a fresh process once per chunk_mb, printing wall seconds, rows per second and the process's
 peak resident memory (from wait4). --figure writes a PNG of rows/s and peak memory against chunk_mb
 (needs matplotlib).
@@ -60,7 +60,7 @@ def generate(path, rows, seed=649):
 def run_import(source, raw_dir, chunk_mb):
     """(wall seconds, peak resident MiB, the importer's output) of one import in a fresh process."""
     began = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "preprocessing.importers", "taobao", str(source),
+    process = subprocess.Popen([sys.executable, "-m", "preprocessing.sources.importers", "taobao", str(source),
                                 f"raw_dir={raw_dir}", f"chunk_mb={chunk_mb}"], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     output = process.stdout.read()

@@ -1,11 +1,11 @@
 """Scoring throughput against training throughput of the same model (target: scoring at least 5x).
 
-    python bench/predict_throughput.py [--models DNN,DIN,DIEN,ESSM] [--rows 32768] [--steps 10] [key=value ...]
+    python -m bench.predict_throughput [--models DNN,DIN,DIEN,ESSM] [--rows 32768] [--steps 10] [key=value ...]
 
 For each model, on the generated arrays of bench/train_throughput (default sizes: batch 2048,
 sequence length 100, vocabularies up to 50,000 items): training samples per second of main_func's
 task (`fit`, after warm-up steps) and scoring samples per second the way the forecast scores
-(training.input_pipeline batches of eval_batch_size into `predict`, after one warm-up pass).
+(training.loop.input_pipeline batches of eval_batch_size into `predict`, after one warm-up pass).
 key=value arguments are config.py settings. Other work on the CPU skews both figures: the load
 average is printed with them.
 """
@@ -13,22 +13,19 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "train_throughput"), str(ROOT / "bench" / "peers")]
 
-import keras  # noqa: E402
+import keras  # noqa: E402  (after the log setting above, like the imports below)
 
 import configurator  # noqa: E402
-from bench_data import generated_arrays, generated_meta  # noqa: E402
-from training.input_pipeline import make_dataset  # noqa: E402
-from training.task import build_task  # noqa: E402
+from bench import BATCH  # noqa: E402
+from bench.train_throughput.bench_data import generated_arrays, generated_meta  # noqa: E402
+from training.loop.input_pipeline import make_dataset  # noqa: E402
+from training.loop.task import build_task  # noqa: E402
 
 MODELS = {"DNN": ["model=DNN"], "DIN": ["model=DIN"], "DIEN": ["model=DIEN"],
           "ESSM": ["model=ESSM", "ctr_model=DIEN", "cvr_model=GRU_DNN"]}
-BATCH = "batch_size=2048"  # throughput at the original's batch, whatever the training split
 WARMUP_STEPS = 3
 
 

@@ -1,11 +1,11 @@
 """Preprocessing throughput and peak memory on generated demo logs, against a previous version.
 
-    python bench/preprocess_throughput.py [--actions 1000000 10000000 100000000] [--previous DIR]
+    python -m bench.preprocess_throughput [--actions 1000000 10000000 100000000] [--previous DIR]
                                           [--settings default use_item2vec=False] [key=value ...]
 
 For each size, generates a demo log of about that many actions into a temporary folder
 (make_demo_data without the oracle, at the demo_scale a small probe says gives that size), then
-runs the build (`python -m preprocessing.build_dataset`, a fresh process, end to end: start-up,
+runs the build (`python -m preprocessing.pipeline.build_dataset`, a fresh process, end to end: start-up,
 loading, everything written) once per settings: the default ones and use_item2vec=False. With
 --previous DIR (a checkout of an earlier version, e.g. `git worktree add DIR COMMIT`), each build
 runs there first and then here, one after the other on the same log (never at once): on a shared
@@ -28,15 +28,15 @@ import shutil
 import sys
 import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+import configurator
+from bench.measure import run_measured
+from errors import PipelineError, run_cli
+from preprocessing.sources import make_demo_data
 
-import configurator  # noqa: E402  (found through the path above)
-from errors import PipelineError, run_cli  # noqa: E402
-from measure import run_measured  # noqa: E402
-from preprocessing import make_demo_data  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 PROBE_SCALE = 0.25
+BUILD_MODULES = ("preprocessing.pipeline.build_dataset", "preprocessing.build_dataset")  # this layout, the earlier
 SETTINGS = {"default": [], "use_item2vec=False": ["use_item2vec=False"]}
 HEADER = (f"{'actions':>11} {'version':<8} {'settings':<18} {'wall s':>7} {'actions/s':>11} {'CPU s':>6} "
           f"{'arrays MiB':>10} {'peak MiB':>9} {'x arrays':>8} {'tree MiB':>9} {'x arrays':>8} {'load':>5}")
@@ -61,6 +61,16 @@ def _row(actions, version, label, run, written, load):
             f"{run.peak_tree / 2**20:9,.0f} {run.peak_tree / written:8.2f} {load:5.1f}")
 
 
+def build_module(checkout):
+    """The build's module in a checkout of this project: preprocessing/ grouped its stages into
+    subfolders later, and an earlier version may be compared."""
+    for module in BUILD_MODULES:
+        if (checkout / (module.replace(".", "/") + ".py")).is_file():
+            return module
+    raise PipelineError(f"--previous {checkout}: expected a checkout of this project "
+                        f"(none of {', '.join(BUILD_MODULES)} there)")
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, nargs="+", default=[1_000_000, 10_000_000],
@@ -73,10 +83,8 @@ def main(argv):
     if args.child == "generate":
         print(json.dumps(generate(overrides)))
         return
-    if args.previous is not None and not (args.previous / "preprocessing" / "build_dataset.py").is_file():
-        raise PipelineError(f"--previous {args.previous}: expected a checkout of this project "
-                            "(no preprocessing/build_dataset.py there)")
     versions = ([("previous", args.previous.resolve())] if args.previous else []) + [("this", ROOT)]
+    builders = {checkout: build_module(checkout) for _, checkout in versions}
     probe = configurator.load(overrides, demo_scale=PROBE_SCALE)
     per_scale = len(make_demo_data.generate(probe)[0]) / PROBE_SCALE
     print(HEADER, flush=True)
@@ -85,15 +93,15 @@ def main(argv):
         with tempfile.TemporaryDirectory() as folder:
             raw_dir = pathlib.Path(folder) / "raw"
             scale = round(target / per_scale, 3)
-            made = run_measured([sys.executable, __file__, "--child", "generate", f"raw_dir={raw_dir}",
-                                 f"demo_scale={scale}", *overrides], ROOT)
+            made = run_measured([sys.executable, "-m", "bench.preprocess_throughput", "--child", "generate",
+                                 f"raw_dir={raw_dir}", f"demo_scale={scale}", *overrides], ROOT)
             actions = json.loads(made.output.strip().splitlines()[-1])
             print(f"generated {actions:,} actions (demo_scale={scale}) in {made.seconds:.0f} s", flush=True)
             for label in args.settings:
                 for version, checkout in versions:
                     processed = pathlib.Path(folder) / f"processed-{version}"
                     load = os.getloadavg()[0]
-                    run = run_measured([sys.executable, "-m", "preprocessing.build_dataset", f"raw_dir={raw_dir}",
+                    run = run_measured([sys.executable, "-m", builders[checkout], f"raw_dir={raw_dir}",
                                         f"processed_dir={processed}", *overrides, *SETTINGS[label]], checkout)
                     written = _array_bytes(processed)
                     shutil.rmtree(processed)  # this run's own output: at 100M actions it is 9 GiB

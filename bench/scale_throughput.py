@@ -2,13 +2,13 @@
 with the item table, with its gradient dense (as large as the table) and with it sparse (the rows of
 the batch, lazy Adam)?
 
-    python bench/scale_throughput.py [--items 50000 4000000] [--rows 16384] [--steps 10] [key=value ...]
+    python -m bench.scale_throughput [--items 50000 4000000] [--rows 16384] [--steps 10] [key=value ...]
 
 Each vocabulary and gradient kind trains in a fresh process (so its peak memory is its own) on
 generated arrays of the processed-data form (bench/train_throughput/bench_data.py, item ids uniform
 over the vocabulary): after 3 untimed steps, --steps steps are timed one by one and their median counts. The item table is made dense
 or sparse through sparse_update_above; the other tables stay dense. key=value overrides are
-config.py settings. A whole Taobao-size log: bench/taobao_scale.py.
+config.py settings. A whole Taobao-size log: python -m bench.taobao_scale.
 """
 import argparse
 import json
@@ -20,20 +20,20 @@ import sys
 import time
 from pathlib import Path
 
+from bench import BATCH
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "train_throughput"), str(ROOT / "bench" / "peers")]
-BATCH = "batch_size=2048"  # throughput at the original's batch, whatever the training split
 WARMUP_STEPS = 3
 
 
 def one_vocabulary(items, rows, steps, overrides):
     """(samples per second, peak resident bytes) of DIEN with `items` item ids, in this process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import bench_data
     import configurator
     import keras
-    from training.input_pipeline import make_dataset
-    from training.task import build_task
+    from bench.train_throughput import bench_data
+    from training.loop.input_pipeline import make_dataset
+    from training.loop.task import build_task
 
     cfg = configurator.load([BATCH, *overrides], model="DIEN")
     meta = bench_data.generated_meta(cfg.max_len)
@@ -75,9 +75,10 @@ def main(argv):
     print(f"{'items':>10} {'item table':>10} {'samples/s':>10} {'peak MiB':>9}", flush=True)
     for items in args.items:
         for kind, above in (("dense", items), ("sparse", items - 1)):
-            child = subprocess.run([sys.executable, __file__, f"--one={items}", f"--rows={args.rows}",
-                                    f"--steps={args.steps}", *overrides, f"sparse_update_above={above}"],
-                                   capture_output=True, text=True, check=True)
+            child = subprocess.run([sys.executable, "-m", "bench.scale_throughput", f"--one={items}",
+                                    f"--rows={args.rows}", f"--steps={args.steps}", *overrides,
+                                    f"sparse_update_above={above}"], capture_output=True, text=True, check=True,
+                                   cwd=ROOT)
             rate, peak = json.loads(child.stdout.strip().splitlines()[-1])
             print(f"{items:>10,} {kind:>10} {rate:10,.0f} {peak / 2**20:9,.0f}", flush=True)
 

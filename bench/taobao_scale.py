@@ -1,13 +1,13 @@
 """A Taobao-size log on one machine: time and peak memory of each stage, each in a fresh process.
 
-    python bench/taobao_scale.py --work /tmp/taobao-scale [--stages generate preprocess train]
+    python -m bench.taobao_scale --work /tmp/taobao-scale [--stages generate preprocess train]
                                  [--steps 60] [key=value ...]
 
 - generate: a demo log of about 100 million actions, 1 million users and 4 million items
   (demo_scale=66.7, demo_items=60000: the demo's users and ten times its items per user) into
   WORK/raw, without the oracle (its 32 re-simulations are a check of the demo, not a stage).
-- preprocess: `python -m preprocessing.build_dataset` from WORK/raw into WORK/processed.
-- train: DIEN on WORK/processed as main_func trains it (the train split loaded into the input
+- preprocess: `python -m preprocessing.pipeline.build_dataset` from WORK/raw into WORK/processed.
+- train: DIEN on WORK/processed as main_func.py trains it (the train split loaded into the input
   pipeline, the model built from the feature description, item2vec included): --steps timed steps
   after 5 untimed ones; the samples/s give the time of a whole pass.
 
@@ -21,13 +21,12 @@ import pathlib
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+from bench import BATCH
+from bench.measure import run_measured
 
-from measure import run_measured  # noqa: E402  (found through the path above)
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 SCALE = {"demo_scale": 66.7, "demo_items": 60_000}
-BATCH = "batch_size=2048"  # throughput at the original's batch, whatever the training split
 WARMUP_STEPS = 5
 STAGES = ("generate", "preprocess", "train")
 
@@ -35,7 +34,7 @@ STAGES = ("generate", "preprocess", "train")
 def generate(overrides):
     """The demo log's tables at the scale above, written to raw_dir without the oracle."""
     import configurator
-    from preprocessing import make_demo_data
+    from preprocessing.sources import make_demo_data
 
     cfg = configurator.load(overrides, **SCALE)
     actions, items, users = make_demo_data.generate(cfg)
@@ -45,15 +44,15 @@ def generate(overrides):
 
 
 def train(overrides, steps):
-    """Timed DIEN steps on the processed train split (as main_func loads and trains it)."""
+    """Timed DIEN steps on the processed train split (as main_func.py loads and trains it)."""
     import configurator
-    import main_func
-    from training.input_pipeline import make_dataset
-    from training.task import build_task
+    from training.loop.data import load_data
+    from training.loop.input_pipeline import make_dataset
+    from training.loop.task import build_task
 
     cfg = configurator.load([BATCH, *overrides], model="DIEN")
     began = time.perf_counter()
-    meta, data, item2vec = main_func.load_data(cfg)
+    meta, data, item2vec = load_data(cfg)
     samples = len(data["train"]["label_buy"])
     batches = make_dataset(data["train"], meta, cfg.batch_size, shuffle_seed=cfg.seeds[0])
     task = build_task(cfg, meta, item2vec, decay_steps=samples // cfg.batch_size)
@@ -84,10 +83,11 @@ def main(argv):
         print(json.dumps(train(overrides, args.steps)))
         return
     commands = {
-        "generate": [sys.executable, __file__, "--work", str(args.work), "--child", "generate", *overrides],
-        "preprocess": [sys.executable, "-m", "preprocessing.build_dataset", *overrides],
-        "train": [sys.executable, __file__, "--work", str(args.work), "--child", "train", f"--steps={args.steps}",
-                  *overrides],
+        "generate": [sys.executable, "-m", "bench.taobao_scale", "--work", str(args.work), "--child", "generate",
+                     *overrides],
+        "preprocess": [sys.executable, "-m", "preprocessing.pipeline.build_dataset", *overrides],
+        "train": [sys.executable, "-m", "bench.taobao_scale", "--work", str(args.work), "--child", "train",
+                  f"--steps={args.steps}", *overrides],
     }
     for stage in args.stages:
         run = run_measured(commands[stage], ROOT)

@@ -10,7 +10,7 @@ is a list of 2048 × 100 rows (IndexedSlices) that Keras turns dense again for e
 norm for clipping, the scaling, the update): that was an eighth of a DIEN training step. A table of
 more than `sparse_above` ids is the exception: there a dense gradient, and Adam's update of every
 row, cost in proportion to the table, so its lookups hand back IndexedSlices for
-training/lazy_adam.py to update row by row.
+training/loop/lazy_adam.py to update row by row.
 """
 import keras
 import tensorflow as tf

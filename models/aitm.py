@@ -1,7 +1,7 @@
 """AITM (Xi et al. KDD 2021): the tasks of a customer's path (interaction, then purchase) each with a
 tower over the shared embedding; the adaptive information transfer unit carries what the interaction
 task learnt into the purchase task, attention deciding per sample how much. Both predict over every
-sample; the behavioural expectation calibrator, a loss of the task (training/task.py), penalises
+sample; the behavioural expectation calibrator, a loss of the task (training/loop/task.py), penalises
 p(buy) above p(interaction). Both task towers are `expert_model` registry towers (the paper's are
 MLPs, as DNN's is), the interaction task's blind to the action type as ESSM's CTR tower is."""
 from layers.attention_transfer import AttentionTransfer

@@ -1,6 +1,6 @@
 """ESCM² (Wang et al. SIGIR 2022): ESSM's structure (pCTCVR = pCTR × pCVR over CTR and CVR towers),
 its CVR estimate made unbiased by a counterfactual regulariser in the task's losses
-(training/task.py): the CVR error on interacted samples weighted by the inverse of pCTR, the
+(training/loop/task.py): the CVR error on interacted samples weighted by the inverse of pCTR, the
 propensity (`escm2_variant="ips"`), or doubly robust (`"dr"`), where an imputation tower also
 predicts the CVR error of every sample, interacted or not: a DNN tower, since an error estimate
 needs no sequence model and the DR variant should not cost a second CVR tower."""

@@ -1,13 +1,13 @@
 """Model name -> model, built from the settings and the processed data's feature description.
 
-    model = build_model(cfg, meta, item2vec)       # keras.Model
+    model = build_model(cfg, meta, item2vec)       # keras.Model of cfg.model_spec (models/model_spec.py)
     probabilities = model(inputs)                   # inputs: {feature name: tensor}, as in meta.json
 
 Every model returns a dict of probabilities, each [B] float32: {"main": p_buy} for a single model,
 {"main": p_buy, "ctr": pCTR, "cvr": pCVR} for a multi-task model (ESSM: main is pCTCVR; ESCM²-DR
 adds "imputed_error"), so training treats all of them alike. Losses a model adds itself (DIEN's
 auxiliary loss, in training) are in `model.losses`; those that need the labels are the task's
-(`task_losses`, training/task.py).
+(`task_losses`, training/loop/task.py).
 """
 import keras
 import numpy as np
@@ -30,10 +30,9 @@ from models.ple import ple
 from models.shared_bottom import shared_bottom
 from preprocessing.processed_data import check_feature_description
 
+# the networks of models/model_spec.py's names (tests/test_models.py checks both name the same models)
 TOWERS = {"DIEN": DIENTower, "DIN": DINTower, "DNN": DNNTower, "DeepFM": DeepFMTower,
           "GRU_DNN": GRUDNNTower, "GRU_FM": GRUFMTower}
-# towers whose MLP representation another network can build on (an FM tower's logit is not its MLP's alone)
-REPRESENTATION_TOWERS = ("DIEN", "DIN", "DNN", "GRU_DNN")
 
 
 def _essm(cfg, features, make_tower, bodies):
@@ -44,61 +43,12 @@ def _essm(cfg, features, make_tower, bodies):
 # name -> builder(cfg, features, make_tower, tower names) -> (towers, wire(embedded) -> outputs)
 MULTI_TASK = {"ESSM": _essm, "SHARED_BOTTOM": shared_bottom, "MMOE": mmoe, "PLE": ple, "AITM": aitm,
               "ESCM2": escm2}
-EXPERT_MODELS = ("SHARED_BOTTOM", "MMOE", "PLE", "AITM")  # built of `expert_model` towers; ESSM, ESCM2 of ctr_model, cvr_model
-BASELINES = ("RULE", "GBDT", "LR")  # not neural networks: fitted and scored by training.baselines
-MODEL_NAMES = (*TOWERS, *MULTI_TASK, *BASELINES)
-ALIASES = {"ESMM": "ESSM"}  # the paper's spelling
-
-
-def canonical_name(name, setting="model", valid=MODEL_NAMES):
-    """The registry name for `name` (aliases resolved) among `valid`; a PipelineError naming the valid ones otherwise."""
-    name = ALIASES.get(name, name)
-    if name not in valid:
-        aliases = [f"alias {alias}" for alias, target in ALIASES.items() if target in valid]
-        listed = ", ".join(valid) + (f" ({', '.join(aliases)})" if aliases else "")
-        raise PipelineError(f"setting {setting}={name!r}: unknown model; valid: {listed}")
-    return name
-
-
-def is_multi_task(cfg):
-    """True when cfg.model is a multi-task model: CTR, CVR and main outputs, and their losses."""
-    return canonical_name(cfg.model) in MULTI_TASK
-
-
-def is_baseline(cfg):
-    return canonical_name(cfg.model) in BASELINES
-
-
-def tower_names(cfg):
-    """The registry towers cfg.model is made of: (ctr, cvr) for a multi-task model (an expert model's
-    experts serve both tasks: (expert_model, expert_model)), (model,) otherwise, () for a baseline."""
-    name = canonical_name(cfg.model)
-    if name in EXPERT_MODELS:
-        expert = canonical_name(cfg.expert_model, "expert_model", REPRESENTATION_TOWERS)
-        return expert, expert
-    if name in MULTI_TASK:
-        return (canonical_name(cfg.ctr_model, "ctr_model", tuple(TOWERS)),
-                canonical_name(cfg.cvr_model, "cvr_model", tuple(TOWERS)))
-    return () if is_baseline(cfg) else (name,)
-
-
-def title(cfg):
-    """How runs name the model: ESSM(ctr=DIEN, cvr=GRU_DNN), ESCM2-DR(ctr=..., cvr=...),
-    MMOE(experts=DNN), or the model's name."""
-    name = canonical_name(cfg.model)
-    if name in EXPERT_MODELS:
-        return f"{name}(experts={tower_names(cfg)[0]})"
-    if name in MULTI_TASK:
-        ctr, cvr = tower_names(cfg)
-        variant = f"-{cfg.escm2_variant.upper()}" if name == "ESCM2" else ""
-        return f"{name}{variant}(ctr={ctr}, cvr={cvr})"
-    return name
 
 
 def task_regularisers(cfg):
     """The PurchaseTask settings of the losses a model's method adds: AITM's calibrator, ESCM²'s
     counterfactual regulariser; none for the others."""
-    name = canonical_name(cfg.model)
+    name = cfg.model_spec.name
     return {"calibration_weight": cfg.aitm_calibration_weight if name == "AITM" else 0.0,
             "counterfactual": cfg.escm2_variant if name == "ESCM2" else "",
             "counterfactual_weight": cfg.escm2_weight, "propensity_floor": cfg.propensity_floor}
@@ -156,19 +106,20 @@ def make_tower(name, cfg, sequences, tower_name, emit="logit"):
 
 
 def build_model(cfg, meta, item2vec=None):
-    """The model `cfg.model` (a multi-task model: of the towers `tower_names`) for this feature
-    description, with the item embedding initialised from item2vec when given."""
-    if is_baseline(cfg):
+    """The model of cfg.model_spec (a multi-task model: of its towers) for this feature description,
+    with the item embedding initialised from item2vec when given."""
+    spec = cfg.model_spec
+    if spec.baseline:
         raise PipelineError(f"setting model={cfg.model}: a baseline, not a neural network; "
-                            "training.baselines fits it")
+                            "training.loop.baselines fits it")
     check_settings(cfg)
     check_feature_description(meta)
     all_channels = [f["name"] for f in meta["features"] if f["kind"] == "sequence"]
-    name = canonical_name(cfg.model)
-    if is_multi_task(cfg):
+    name = spec.name
+    if spec.multi_task:
         towers, wire = MULTI_TASK[name](
             cfg, meta["features"],
-            lambda body, sequences, role, emit="logit": make_tower(body, cfg, sequences, role, emit), tower_names(cfg))
+            lambda body, sequences, role, emit="logit": make_tower(body, cfg, sequences, role, emit), spec.towers)
     else:
         tower = make_tower(name, cfg, all_channels, "tower")
         towers, wire = [tower], lambda embedded: {"main": ops.sigmoid(tower(embedded))}
@@ -180,4 +131,4 @@ def build_model(cfg, meta, item2vec=None):
         l2=cfg.embed_l2, name="embedding")
     inputs = model_inputs(meta)
     outputs = wire(embedding(inputs))
-    return keras.Model(inputs, outputs, name="_".join((name,) * is_multi_task(cfg) + tower_names(cfg)))
+    return keras.Model(inputs, outputs, name="_".join((name,) * spec.multi_task + spec.towers))

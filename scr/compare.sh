@@ -4,4 +4,4 @@
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
-exec "$PYTHON" -m training.comparison "$@"
+exec "$PYTHON" -m training.studies.comparison "$@"

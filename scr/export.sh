@@ -5,4 +5,4 @@
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
-"$PYTHON" -m training.export "$@"
+"$PYTHON" -m training.serving.export "$@"

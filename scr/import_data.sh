@@ -7,4 +7,4 @@
 set -e
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scr/python_env.sh"
-PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m preprocessing.importers "$@"
+PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m preprocessing.sources.importers "$@"

@@ -4,4 +4,4 @@
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
-"$PYTHON" -m preprocessing.make_demo_data "$@"
+"$PYTHON" -m preprocessing.sources.make_demo_data "$@"

@@ -4,4 +4,4 @@
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
-"$PYTHON" -m preprocessing.build_dataset "$@"
+"$PYTHON" -m preprocessing.pipeline.build_dataset "$@"

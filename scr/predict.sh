@@ -6,4 +6,4 @@
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
-"$PYTHON" -m training.forecast "$@"
+"$PYTHON" -m training.serving.forecast "$@"

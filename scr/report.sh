@@ -5,4 +5,4 @@
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
-exec "$PYTHON" -m training.report "$@"
+exec "$PYTHON" -m training.studies.report "$@"

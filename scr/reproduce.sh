@@ -10,8 +10,8 @@ set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
 sh scr/make_demo_data.sh config=configs/demo.py config=configs/reproduce.py "$@"
-"$PYTHON" -m training.sweep config=configs/demo.py config=configs/reproduce.py \
+"$PYTHON" -m training.studies.sweep config=configs/demo.py config=configs/reproduce.py \
     model=DIEN,DIN,DNN,DeepFM,GRU_DNN,GRU_FM,RULE,GBDT,ESSM "$@"
-"$PYTHON" -m training.sweep config=configs/demo.py config=configs/reproduce.py model=ESSM use_item2vec=False "$@"
-"$PYTHON" -m training.report config=configs/demo.py config=configs/reproduce.py \
+"$PYTHON" -m training.studies.sweep config=configs/demo.py config=configs/reproduce.py model=ESSM use_item2vec=False "$@"
+"$PYTHON" -m training.studies.report config=configs/demo.py config=configs/reproduce.py \
     "baseline=ESSM(DIEN, GRU_DNN)" "$@"

@@ -14,7 +14,7 @@ sh scr/pre_processing.sh config=configs/demo.py
 "$PYTHON" main_func.py config=configs/demo.py model=RULE
 "$PYTHON" main_func.py config=configs/demo.py model=GBDT
 "$PYTHON" main_func.py config=configs/demo.py "$@"
-"$PYTHON" -m training.comparison config=configs/demo.py "$@"
+"$PYTHON" -m training.studies.comparison config=configs/demo.py "$@"
 cat <<'NEXT'
 
 Outputs: ddata/raw/ (the demo log), ddata/processed/ (its arrays), ddata/results/runs.csv (a row per

@@ -6,4 +6,4 @@
 set -e
 cd "$(dirname "$0")/.."
 . scr/python_env.sh
-exec "$PYTHON" -m training.sweep "$@"
+exec "$PYTHON" -m training.studies.sweep "$@"

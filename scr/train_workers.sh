@@ -14,7 +14,7 @@ case "$n" in
     ''|*[!0-9]*|0) echo "error: usage: sh scr/train_workers.sh N [key=value ...], N the number of workers (a positive whole number), got '$n'" >&2; exit 2 ;;
 esac
 shift
-"$PYTHON" -m preprocessing.build_dataset "$@"
+"$PYTHON" -m preprocessing.pipeline.build_dataset "$@"
 cluster=$("$PYTHON" -c "
 import json, socket, sys
 sockets = [socket.socket() for _ in range(int(sys.argv[1]))]

@@ -4,7 +4,7 @@ row's first reason does (tests/test_forecast.py, tests/test_backtest.py)."""
 import numpy as np
 
 from preprocessing.processed_data import load_split, per_sample
-from training import reasons, saved_run
+from training.serving import reasons, saved_run
 
 ROWS = 300
 

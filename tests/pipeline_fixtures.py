@@ -6,7 +6,7 @@ import pathlib
 import pytest
 
 from errors import run_cli
-from preprocessing import make_demo_data
+from preprocessing.sources import make_demo_data
 
 REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
 

@@ -5,8 +5,8 @@ import pytest
 
 import configurator
 import main_func
-from preprocessing import make_demo_data
 from preprocessing.processed_data import load_meta
+from preprocessing.sources import make_demo_data
 
 TINY = ["max_len=20", "embed_dim=8", "mlp_units=[16]", "attention_units=[8]", "gru_units=8", "dien_gru_units=8",
         "dien_augru_units=8", "dien_aux_units=[8]", "batch_size=512", "eval_every=5", "patience=1",

@@ -11,12 +11,12 @@ from PIL import Image
 import configurator
 import main_func
 from errors import run_cli
-from preprocessing import make_demo_data
 from preprocessing.processed_data import CANDIDATE_ARRAY, OPEN, load_meta, load_split
 from preprocessing.raw_data import load_raw
-from training import backtest, backtest_metrics, forecast, saved_run
-from training.baselines import STATE_FILE
+from preprocessing.sources import make_demo_data
 from tests.faithfulness import check_faithful
+from training.loop.baselines import STATE_FILE
+from training.serving import backtest, backtest_metrics, forecast, saved_run
 
 SMALL = ["demo_users=400", "demo_items=200", "demo_categories=10", "max_len=10", "use_item2vec=False",
          "eval_batch_size=4096"]

@@ -3,12 +3,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+import configurator
 import main_func
 from errors import PipelineError
 from preprocessing.processed_data import dataset_id, load_meta, load_split
-from training import baselines, comparison
 from tests.pipeline_fixtures import demo_workspace, read_runs
-from training.predictions import read_predictions
+from training.loop import baselines
+from training.loop.data import load_data
+from training.record import runs_log
+from training.record.predictions import read_predictions
+from training.studies import comparison
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +22,7 @@ def workspace(tmp_path_factory):
 
 def test_rule_scores_carts_follows_browses_and_recency_of_the_target_item(workspace):
     root, settings = workspace
-    main_func.load_data(main_func.configurator.load(settings))
+    load_data(configurator.load(settings))
     meta = load_meta(root / "processed")
     arrays = load_split(root / "processed", "dev")
     column = {name: i for i, name in enumerate(meta["pair"]["columns"])}
@@ -43,7 +47,8 @@ def test_baselines_land_in_runs_csv_with_calibrated_probabilities_and_gbdt_stops
         base_rate = np.mean(load_split(root / "processed", "test")["label_buy"])
         base_loss = -(base_rate * np.log(base_rate) + (1 - base_rate) * np.log(1 - base_rate))
         assert row["test_logloss"] < base_loss, "calibrated probabilities beat the base rate"
-    assert 1 <= gbdt["epochs"] < baselines.GBDT_SETTINGS["max_iter"], "early-stopped on dev"
+    assert 1 <= gbdt["fit_iterations"] < baselines.GBDT_SETTINGS["max_iter"], "early-stopped on dev"
+    assert all(r["epochs"] == "" and r["best_step"] == "" for r in recorded), "passes are a network's"
     assert gbdt["test_main_auc"] > rule["test_main_auc"] - 0.02
     assert lr["test_main_auc"] > rule["test_main_auc"] - 0.02
 
@@ -87,6 +92,8 @@ def test_comparison_shows_each_models_latest_runs_on_this_dataset_only(workspace
     assert runs.loc["RULE", "seeds"] == 1, "only the latest settings of a model count"
     table = comparison.comparison_table(runs, {"dev_main_auc": 0.9, "test_main_auc": 0.95})
     assert table.splitlines()[-1].startswith(comparison.ORACLE) and "0.9500" in table
+    lines = {line.split()[0]: line.split() for line in table.splitlines()[1:3]}
+    assert lines["RULE"][-2] == comparison.NOT_TRAINED and float(lines["DNN"][-2]) > 0, "passes: the network's only"
     with open(root / "results" / "runs.csv") as handle:
         lines = handle.read().splitlines()
     with open(root / "results" / "runs.csv", "w") as handle:
@@ -109,3 +116,13 @@ def test_every_run_keeps_its_per_sample_predictions_with_raw_ids(workspace):
         np.testing.assert_array_equal(part["label_buy"], arrays["label_buy"])
         assert roc_auc_score(part["label_buy"], part["p_main"]) == pytest.approx(row[f"{split}_main_auc"])
     assert not list((root / "results" / row["run_id"]).glob(".*partial*"))
+
+
+def test_a_baseline_row_of_an_older_runs_csv_shows_no_passes(tmp_path):
+    """An older version wrote a baseline's boosting rounds or solver iterations as its epochs."""
+    for model, epochs in (("GBDT", 57), ("DNN", 2.5)):
+        runs_log.append_run(tmp_path, {"run_id": model, "dataset": "d1", "model": model, "seed": 16,
+                                       "test_main_auc": 0.8, "epochs": epochs})
+    runs = comparison.latest_runs(tmp_path, "d1")
+    assert runs.loc["GBDT", "baseline"] and np.isnan(runs.loc["GBDT", "passes"])
+    assert not runs.loc["DNN", "baseline"] and runs.loc["DNN", "passes"] == 2.5

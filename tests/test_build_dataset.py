@@ -1,6 +1,7 @@
 """ensure_dataset: raw CSV files in, processed folder out; reuse, rebuilds, interruptions, the CLI."""
 import json
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -11,8 +12,9 @@ import pytest
 
 import configurator
 from errors import PipelineError
-from preprocessing import build_dataset, processed_data
-from preprocessing.build_dataset import ensure_dataset
+from preprocessing import processed_data
+from preprocessing.pipeline import build_dataset
+from preprocessing.pipeline.build_dataset import ensure_dataset
 from preprocessing.processed_data import load_meta, load_split
 from test_preprocessing import TINY, tiny_log
 
@@ -89,6 +91,14 @@ def test_a_change_of_preprocessing_code_rebuilds(raw_dir, capsys, monkeypatch):
     assert built and load_meta(processed)["code_fingerprint"] == "other code" != before
 
 
+def test_the_code_fingerprint_covers_the_pipeline_and_the_formats_not_the_sources():
+    covered = set(build_dataset.fingerprinted_code())
+    pipeline = {f"pipeline/{path.name}" for path in (pathlib.Path(REPO) / "preprocessing" / "pipeline").glob("*.py")}
+    assert pipeline <= covered and "pipeline/pair_features.py" in covered
+    assert {"raw_data.py", "processed_data.py", "text_file.py"} <= covered
+    assert not any(name.startswith("sources/") or "make_demo_data" in name for name in covered)
+
+
 def test_a_file_rewritten_with_the_same_content_is_reused(raw_dir, capsys):
     build(raw_dir, capsys)
     content = (raw_dir / "users.csv").read_bytes()
@@ -143,7 +153,8 @@ def snapshot(folder):
 # "writing" after some arrays of the new dataset are written, "swap" between the two renames.
 KILLED_AT = """
 import os, sys, time
-from preprocessing import build_dataset, processed_data
+from preprocessing import processed_data
+from preprocessing.pipeline import build_dataset
 
 def stop_here():
     print("stopped", flush=True)
@@ -291,7 +302,7 @@ def test_readers_name_what_is_missing(tmp_path):
 
 
 def run_cli(*arguments):
-    return subprocess.run([sys.executable, "-m", "preprocessing.build_dataset", *arguments], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "preprocessing.pipeline.build_dataset", *arguments], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
 
 

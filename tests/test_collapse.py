@@ -4,9 +4,10 @@ import pytest
 
 import main_func
 from errors import PipelineError, run_cli
-from preprocessing import make_demo_data
-from training import baselines, collapse, report, sweep
+from preprocessing.sources import make_demo_data
 from tests.pipeline_fixtures import read_runs
+from training.loop import baselines, collapse
+from training.studies import report, sweep
 
 
 def test_constant_and_non_finite_predictions_are_refused_and_varied_ones_pass():

@@ -6,7 +6,8 @@ import config
 import configurator
 from configurator import ConfigError
 from errors import PipelineError
-from preprocessing import import_proposal, settings
+from preprocessing.pipeline import settings
+from preprocessing.sources import import_proposal
 
 
 def test_defaults_are_the_original_best_values():
@@ -234,3 +235,30 @@ def test_processed_dir_may_not_be_the_current_folder(tmp_path, monkeypatch):
 def test_combinations_that_give_no_sound_dataset_are_refused(arguments, expected):
     with pytest.raises(ConfigError, match=expected):
         settings.check(configurator.load(arguments))
+
+
+@pytest.mark.parametrize("arguments, kind, towers, title", [
+    (["model=DIN"], "tower", ("DIN",), "DIN"),
+    (["model=ESMM", "ctr_model=DNN"], "multi-task", ("DNN", "GRU_DNN"), "ESSM(ctr=DNN, cvr=GRU_DNN)"),
+    (["model=PLE", "expert_model=DIN"], "multi-task", ("DIN", "DIN"), "PLE(experts=DIN)"),
+    (["model=GBDT", "ctr_model=NOT_USED"], "baseline", (), "GBDT"),
+])
+def test_the_model_is_resolved_once_when_the_settings_load(arguments, kind, towers, title):
+    spec = configurator.load(arguments).model_spec
+    assert (spec.kind, spec.towers, spec.title) == (kind, towers, title)
+    assert spec.ctr_cvr == (towers if kind == "multi-task" else ("", ""))
+    assert "model_spec" not in vars(configurator.load(arguments)) and "model_spec" not in configurator.changed(
+        configurator.load(arguments)), "the resolved model is not a setting"
+
+
+@pytest.mark.parametrize("argument", ["model=NO_SUCH_MODEL", "cvr_model=NO_SUCH_MODEL",
+                                      "model=MMOE expert_model=GRU_FM"])
+def test_an_unknown_model_is_refused_when_the_settings_load(argument):
+    with pytest.raises(PipelineError, match="unknown model; valid: "):
+        configurator.load(argument.split())
+
+
+def test_a_text_setting_takes_text_that_looks_like_a_number():
+    assert configurator.load(["study=2020"]).study == "2020"
+    assert configurator.parse_arguments(["columns=1", "year=2015"], {"columns": "", "year": 2016}) == {
+        "columns": "1", "year": 2015}

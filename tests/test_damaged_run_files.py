@@ -12,9 +12,12 @@ import pytest
 
 import main_func
 from errors import PipelineError, run_cli
-from preprocessing import build_dataset, make_demo_data
-from training import comparison, forecast, report, runs_log
-from training.predictions import read_predictions
+from preprocessing.pipeline import build_dataset
+from preprocessing.sources import make_demo_data
+from training.record import runs_log
+from training.record.predictions import read_predictions
+from training.serving import forecast
+from training.studies import comparison, report
 
 SETTINGS = ["demo_users=300", "demo_items=200", "demo_categories=12", "max_len=10", "embed_dim=8",
             "mlp_units=[16,8]", "batch_size=256", "eval_batch_size=4096", "eval_every=10", "patience=1",
@@ -197,7 +200,7 @@ def test_an_unwritable_results_dir_is_one_line_before_training(run, capsys):
 
 def test_a_dev_curve_that_is_not_json_is_one_line(run):
     root, _, row = run
-    from training.dev_curve import read_dev_curve
+    from training.record.dev_curve import read_dev_curve
     path = root / "results" / row["run_id"] / "dev_curve.json"
     kept = path.read_bytes()
     try:

@@ -7,8 +7,8 @@ import pytest
 
 import configurator
 import errors
-from preprocessing import make_demo_data
 from preprocessing.raw_data import load_raw
+from preprocessing.sources import make_demo_data
 
 SMALL = ["demo_users=600", "demo_items=300", "demo_categories=20"]
 DAY = pd.Timedelta(days=1)

@@ -10,8 +10,9 @@ from sklearn.metrics import roc_auc_score
 
 import configurator
 from errors import PipelineError
-from preprocessing import build_dataset, make_demo_data
-from preprocessing.demo_oracle import oracle_predictions, oracle_unavailable_reason
+from preprocessing.pipeline import build_dataset
+from preprocessing.sources import make_demo_data
+from preprocessing.sources.demo_oracle import oracle_predictions, oracle_unavailable_reason
 
 SMALL = ["demo_users=2000", "demo_items=800", "demo_categories=30", "use_item2vec=False", "max_len=20"]
 # hash_pandas_object sums of the tables of this generator (since the reshaped demo of make_demo_data.Shape):

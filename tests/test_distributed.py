@@ -20,8 +20,10 @@ import pytest
 import configurator
 import main_func
 from errors import PipelineError
-from preprocessing import build_dataset, make_demo_data
-from training import distributed, saved_run
+from preprocessing.pipeline import build_dataset
+from preprocessing.sources import make_demo_data
+from training.loop import distributed
+from training.serving import saved_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_ESSM = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "attention_units=[16,8]", "gru_units=16",
@@ -38,7 +40,7 @@ KEEP_WEIGHTS = """
 import sys
 import numpy as np
 import main_func
-from training import distributed
+from training.loop import distributed
 train = distributed.train
 def train_and_keep(strategy, task, *args, **kwargs):
     model = train(strategy, task, *args, **kwargs)

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from models.registry import build_model
 from tests.model_fixtures import feature_inputs, make_arrays, make_meta, small_settings
-from training.export import write_saved_model
+from training.serving.export import write_saved_model
 
 
 @pytest.mark.parametrize("settings", [

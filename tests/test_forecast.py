@@ -11,13 +11,13 @@ import configurator
 import main_func
 from errors import PipelineError, run_cli
 from models.registry import build_model
-from preprocessing import make_demo_data
-from preprocessing.build_dataset import build_from_frames
+from preprocessing.pipeline.build_dataset import build_from_frames
 from preprocessing.processed_data import SAMPLE_ARRAYS, OPEN, load_meta, load_split, per_sample
+from preprocessing.sources import make_demo_data
 from tests.faithfulness import check_faithful
 from tests.model_fixtures import feature_inputs, make_arrays, make_meta, small_settings
-from training import forecast, reasons, saved_run
-from training.input_pipeline import make_dataset
+from training.loop.input_pipeline import make_dataset
+from training.serving import forecast, reasons, saved_run
 
 GENERATED = ["demo_users=300", "demo_items=200", "demo_categories=12", "max_len=20", "use_item2vec=False"]
 

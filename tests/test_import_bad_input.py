@@ -12,9 +12,9 @@ import sys
 import pytest
 
 from errors import PipelineError
-from preprocessing.importers import source_csv
-from preprocessing.importers.__main__ import main
 from preprocessing.raw_data import load_raw
+from preprocessing.sources.importers import FORMATS, source_csv
+from preprocessing.sources.importers.__main__ import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TAOBAO_ROWS = [f"{user},{10 + user % 7},100,pv,{1511539200 + 3600 * user}" for user in range(1, 30)]
@@ -30,6 +30,10 @@ SOURCES = {
     "csv": ("log.csv", "uid,sku,ts,act", "1,2,2020-02-01,1"),
 }
 OWN_COLUMNS = "columns=user:uid,item:sku,time:ts,action:act"
+
+
+def test_every_format_has_its_damaged_source_here():
+    assert set(SOURCES) == set(FORMATS)
 
 
 def _tree(folder):
@@ -169,7 +173,7 @@ def test_an_earlier_import_changed_by_hand_is_not_replaced(tmp_path, change):
 
 
 def test_a_file_the_importer_writes_into_its_folder_is_sealed_with_it(tmp_path, monkeypatch):
-    from preprocessing.importers import log_writer
+    from preprocessing.sources.importers import log_writer
     commit = log_writer.ImportedLog.commit
 
     def commit_with_a_proposal(log, *args):

@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from errors import PipelineError
 import configurator
 import main_func
-from preprocessing.importers.__main__ import main
+from errors import PipelineError
+from preprocessing.pipeline.windows import fitting_settings, needed_days, training_count
 from preprocessing.processed_data import dataset_id, load_meta
 from preprocessing.raw_data import load_raw
-from preprocessing import import_proposal
-from preprocessing.windows import fitting_settings, needed_days, training_count
+from preprocessing.sources import import_proposal
+from preprocessing.sources.importers.__main__ import main
 from tests.pipeline_fixtures import real_sample
-from training.comparison import latest_runs
+from training.studies.comparison import latest_runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHINA_MIDNIGHT_2017_11_25 = 1511539200  # Unix seconds of 2017-11-25 00:00 in China (UTC+8)
@@ -284,6 +284,18 @@ def test_own_csv_bad_settings(tmp_path, setting, named):
     args = ["csv", str(source), f"raw_dir={tmp_path / 'raw'}", "columns=user:uid,item:sku,time:ts,action:act", setting]
     with pytest.raises(PipelineError, match=named):
         main(args)
+    assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.parametrize("setting, said", [
+    ("year=abc", "setting year='abc': expected int like 2016"),
+    ("colour=red", "unknown setting 'colour'; valid settings: chunk_mb, raw_dir, year"),
+])
+def test_import_settings_are_parsed_and_refused_like_config_settings(tmp_path, setting, said):
+    log = _write(tmp_path / "log.csv", "user_id,item_id,cat_id,seller_id,brand_id,time_stamp,action_type\n")
+    with pytest.raises(PipelineError) as error:
+        main(["tmall", str(log), f"raw_dir={tmp_path / 'raw'}", setting])
+    assert str(error.value) == said
     assert not (tmp_path / "raw").exists()
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.lazy_adam import LazyAdam
+from training.loop.lazy_adam import LazyAdam
 
 ROWS, WIDTH = 6, 3
 

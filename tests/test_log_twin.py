@@ -9,9 +9,9 @@ import pytest
 
 import configurator
 import errors
-from preprocessing import demo_oracle, log_shape, log_twin, make_demo_data
-from preprocessing.importers.__main__ import main as import_main
 from preprocessing.raw_data import load_raw
+from preprocessing.sources import demo_oracle, log_shape, log_twin, make_demo_data
+from preprocessing.sources.importers.__main__ import main as import_main
 from tests.pipeline_fixtures import real_sample
 
 SMALL_SOURCE = ["demo_users=400", "demo_items=300", "demo_categories=20", "demo_start=2020-03-01",

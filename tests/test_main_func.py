@@ -1,4 +1,6 @@
 """End to end on a tiny generated log: demo data -> preprocessing -> training -> runs.csv."""
+import importlib
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,7 @@ import configurator
 import main_func
 from errors import PipelineError, run_cli
 from tests.pipeline_fixtures import demo_workspace, read_runs
+from training.loop import data
 
 TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "attention_units=[16,8]", "gru_units=16",
               "dien_gru_units=8", "dien_augru_units=8", "batch_size=512", "eval_batch_size=4096",
@@ -63,11 +66,13 @@ def test_unknown_model_is_a_one_line_error(workspace, capsys):
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("command", ["main_func", "training.serving.backtest", "training.serving.forecast",
+                                     "training.studies.sweep", "preprocessing.pipeline.build_dataset"])
 @pytest.mark.parametrize("setting", ["model=NO_SUCH_MODEL", "ctr_model=NO_SUCH_MODEL"])
-def test_an_unknown_model_is_refused_before_any_data_is_read_or_built(tmp_path, capsys, setting):
+def test_an_unknown_model_is_refused_before_any_data_is_read_or_built(tmp_path, capsys, setting, command):
     settings = [f"raw_dir={tmp_path / 'raw'}", f"processed_dir={tmp_path / 'processed'}",
                 f"results_dir={tmp_path / 'results'}", setting]
-    assert run_cli(main_func.main, settings) == 2
+    assert run_cli(importlib.import_module(command).main, settings) == 2
     message = capsys.readouterr().err.strip()
     assert "NO_SUCH_MODEL" in message and "unknown model" in message and "raw" not in message.split(":")[1]
     assert not (tmp_path / "processed").exists() and not (tmp_path / "results").exists()
@@ -88,7 +93,7 @@ def test_no_processed_and_no_raw_data_is_a_clear_error(tmp_path, capsys):
 def test_unusable_split_is_a_clear_error(workspace, monkeypatch, split, damage, expected):
     _, settings = workspace
     cfg = configurator.load(settings + TINY_MODEL)
-    original = main_func.load_split
+    original = data.load_split
 
     def damaged(processed_dir, name, mmap=True):
         arrays = dict(original(processed_dir, name, mmap=mmap))
@@ -98,6 +103,6 @@ def test_unusable_split_is_a_clear_error(workspace, monkeypatch, split, damage, 
             arrays = {key: value[:0] for key, value in arrays.items()}
         return arrays
 
-    monkeypatch.setattr(main_func, "load_split", damaged)
+    monkeypatch.setattr(data, "load_split", damaged)
     with pytest.raises(PipelineError, match=expected):
-        main_func.load_data(cfg)
+        data.load_data(cfg)

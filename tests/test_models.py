@@ -8,8 +8,11 @@ import tensorflow as tf
 from sklearn.metrics import log_loss, roc_auc_score
 
 from errors import PipelineError
-from models.registry import MODEL_NAMES, TOWERS, build_model
+from models import model_spec, registry
+from models.model_spec import MODEL_NAMES
+from models.registry import TOWERS, build_model
 from tests.model_fixtures import feature_inputs, make_arrays, make_item2vec, make_meta, repad, small_settings
+from training.loop import baselines
 
 MAX_LEN = 12
 TRAIN_SIZE, TEST_SIZE, BATCH, STEPS = 3072, 2048, 256, 120
@@ -224,6 +227,11 @@ def test_unknown_names_get_the_list_of_valid_ones(meta):
     assert MODEL_NAMES == ("DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM", "SHARED_BOTTOM", "MMOE", "PLE",
                            "AITM", "ESCM2", "RULE", "GBDT", "LR")
     assert set(TOWERS) == set(SINGLE)
+
+
+def test_the_registry_builds_every_network_the_model_names_know():
+    assert tuple(registry.TOWERS) == model_spec.TOWERS and tuple(registry.MULTI_TASK) == model_spec.MULTI_TASK
+    assert tuple(baselines.BASELINE_CLASSES) == model_spec.BASELINES, "training/loop/baselines.py fits the others"
 
 
 @pytest.mark.parametrize("settings,message", [

@@ -11,10 +11,10 @@ from errors import PipelineError
 from layers.attention_transfer import AttentionTransfer
 from layers.expert_gate import ExpertGate
 from layers.ple_extraction import ExtractionGates, ExtractionLayer
-from models import registry
+from models import model_spec, registry
 from models.entire_space import entire_space_outputs
 from tests.model_fixtures import feature_inputs, make_arrays, make_meta, small_settings
-from training.task import PurchaseTask, build_task
+from training.loop.task import PurchaseTask, build_task
 
 NEW_MODELS = ("SHARED_BOTTOM", "MMOE", "PLE", "AITM", "ESCM2")
 BUY = np.array([1, 0, 0, 1, 0, 0], dtype="float32")
@@ -195,7 +195,7 @@ def test_each_model_trains_to_finite_varied_probabilities_with_three_outputs(nam
     keras.utils.set_random_seed(5)
     cfg = small_settings(model=name, escm2_variant=variant, mlp_units=[16], task_tower_units=[8],
                          **SETTINGS[name])
-    assert registry.is_multi_task(cfg)
+    assert cfg.model_spec.multi_task
     task = build_task(cfg, meta, None, 8)
     batches = tf.data.Dataset.from_tensor_slices(
         (feature_inputs(arrays, meta), {"label_buy": arrays["label_buy"], "label_interact": arrays["label_interact"]})
@@ -211,15 +211,16 @@ def test_each_model_trains_to_finite_varied_probabilities_with_three_outputs(nam
 
 
 def test_the_registry_names_and_checks_the_new_models():
-    assert set(NEW_MODELS) <= set(registry.MODEL_NAMES) and set(NEW_MODELS) <= set(registry.MULTI_TASK)
-    assert registry.title(small_settings(model="MMOE", expert_model="DIN")) == "MMOE(experts=DIN)"
-    assert registry.title(small_settings(model="ESCM2", escm2_variant="ips")) == "ESCM2-IPS(ctr=DIEN, cvr=GRU_DNN)"
-    assert registry.tower_names(small_settings(model="PLE")) == ("DNN", "DNN")
+    assert set(NEW_MODELS) <= set(model_spec.MODEL_NAMES) and set(NEW_MODELS) <= set(registry.MULTI_TASK)
+    assert small_settings(model="MMOE", expert_model="DIN").model_spec.title == "MMOE(experts=DIN)"
+    escm2 = small_settings(model="ESCM2", escm2_variant="ips").model_spec
+    assert escm2.title == "ESCM2-IPS(ctr=DIEN, cvr=GRU_DNN)" and escm2.kind == "multi-task"
+    assert small_settings(model="PLE").model_spec.towers == ("DNN", "DNN")
     with pytest.raises(PipelineError, match="expert_model='DeepFM'.*valid: DIEN, DIN, DNN, GRU_DNN$"):
-        registry.tower_names(small_settings(model="MMOE", expert_model="DeepFM"))
+        small_settings(model="MMOE", expert_model="DeepFM")
     with pytest.raises(PipelineError, match="expert_model='GRU_FM'.*valid: DIEN, DIN, DNN, GRU_DNN$"):
-        registry.tower_names(small_settings(model="AITM", expert_model="GRU_FM"))
-    assert registry.tower_names(small_settings(model="ESCM2", cvr_model="GRU_FM")) == ("DIEN", "GRU_FM")
+        small_settings(model="AITM", expert_model="GRU_FM")
+    assert small_settings(model="ESCM2", cvr_model="GRU_FM").model_spec.towers == ("DIEN", "GRU_FM")
 
 
 @pytest.mark.parametrize("setting,value,message", [

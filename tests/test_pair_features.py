@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 import configurator
-from preprocessing import make_demo_data, pair_features
-from preprocessing.action_log import time_ordered
-from preprocessing.encoding import encode_log
-from preprocessing.samples import window_samples, windows_samples
-from preprocessing.sequences import build_timeline
-from preprocessing.windows import day_of, make_windows, open_window
+from preprocessing.pipeline import pair_features
+from preprocessing.pipeline.action_log import time_ordered
+from preprocessing.pipeline.encoding import encode_log
+from preprocessing.pipeline.samples import window_samples, windows_samples
+from preprocessing.pipeline.sequences import build_timeline
+from preprocessing.pipeline.windows import day_of, make_windows, open_window
+from preprocessing.sources import make_demo_data
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,12 @@ import pytest
 
 import configurator
 from errors import PipelineError
-from preprocessing import make_demo_data, pair_features
-from preprocessing.build_dataset import build_from_frames
-from preprocessing.encoding import encode_log
+from preprocessing.pipeline import pair_features
+from preprocessing.pipeline.build_dataset import build_from_frames
+from preprocessing.pipeline.encoding import encode_log
 from preprocessing.processed_data import ARRAYS, SAMPLE_ARRAYS, SEQUENCE_ARRAYS, load_meta, load_split, per_sample
 from preprocessing.raw_data import UNKNOWN_INT, UNKNOWN_SCORE
+from preprocessing.sources import make_demo_data
 
 TINY = ["num_windows=3", "window_days=1", "window_stride_days=1", "max_len=3", "use_item2vec=False",
         "embed_dim=4"]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import main_func
-from preprocessing.importers.__main__ import main as import_main
+from preprocessing.sources.importers.__main__ import main as import_main
 from tests.pipeline_fixtures import real_sample
-from training.predictions import read_predictions
+from training.record.predictions import read_predictions
 
 NETWORKS = ("DIEN", "DIN", "DNN", "DeepFM", "GRU_DNN", "GRU_FM", "ESSM")
 BRIEF = ["max_epochs=1", "max_len=30"]  # one pass, recent history: the rest as config.py has it

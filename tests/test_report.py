@@ -4,14 +4,15 @@ import re
 
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 
 import main_func
 from errors import PipelineError, run_cli
 from tests.pipeline_fixtures import demo_workspace
-from training import report, significance, sweep
-from training.dev_curve import read_dev_curve
-from training.output_folder import MARKER
+from training.record.dev_curve import read_dev_curve
+from training.record.output_folder import MARKER
+from training.studies import report, significance, sweep
 
 TINY_MODEL = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "batch_size=512", "eval_batch_size=4096",
               "eval_every=10", "patience=2", "max_epochs=2", "learning_rate=0.01", "use_item2vec=False"]
@@ -33,6 +34,10 @@ def test_report_table_holds_each_configuration_and_its_paired_difference(study):
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| RULE") or
             line.startswith("| DNN")}
     assert set(rows) == {"RULE", "DNN"} and "baseline" in rows["RULE"]
+    header = next(line for line in text.splitlines() if line.startswith("| configuration"))
+    passes = [c.strip() for c in header.strip("|").split("|")].index("passes")
+    cells = {name: [c.strip() for c in line.strip("|").split("|")] for name, line in rows.items()}
+    assert cells["RULE"][passes] == "n/a" and float(cells["DNN"][passes].split(" ")[0]) > 0
     runs = report.study_runs(root / "results", "tiny")
     dnn = [root / "results" / r for r in runs.loc[runs["model"] == "DNN", "run_id"]]
     rule = [root / "results" / r for r in runs.loc[runs["model"] == "RULE", "run_id"]]
@@ -45,6 +50,13 @@ def test_report_table_holds_each_configuration_and_its_paired_difference(study):
     for name in report.FILES[1:]:
         image = matplotlib.image.imread(folder / name)
         assert image.shape[0] > 250 and image.shape[1] > 600 and image.std() > 0.05, name
+
+
+def test_a_baseline_shows_no_passes_even_where_an_older_version_recorded_its_iterations():
+    runs = pd.DataFrame({"label": ["GBDT", "DNN"], "model": ["GBDT", "DNN"], "test_main_auc": [0.8, 0.85],
+                         "epochs": [57.0, 2.5], "train_samples_per_second": [1e5, 1e3]})
+    table = report.configuration_table(runs).set_index("configuration")
+    assert table.loc["GBDT", "passes"] == "n/a" and table.loc["DNN", "passes"] == "2.50"
 
 
 def test_every_trained_run_keeps_its_dev_curve_and_a_baseline_none(study):

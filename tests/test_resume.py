@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import main_func
-from preprocessing import make_demo_data
+from preprocessing.sources import make_demo_data
 from tests import model_fixtures
-from training.dev_evaluation import DevEvaluation
-from training.input_pipeline import make_dataset
-from training.resume import Progress
-from training.task import build_task
+from training.loop.dev_evaluation import DevEvaluation
+from training.loop.input_pipeline import make_dataset
+from training.loop.resume import Progress
+from training.loop.task import build_task
 
 TINY = ["max_len=20", "embed_dim=8", "mlp_units=[32,16]", "gru_units=16", "model=GRU_DNN", "batch_size=512",
         "eval_batch_size=4096", "eval_every=10", "patience=100", "max_epochs=1", "learning_rate=0.01",
@@ -77,7 +77,7 @@ def test_training_seconds_count_each_second_once_however_often_a_run_saves(tmp_p
     meta = model_fixtures.make_meta()
     task = build_task(cfg, meta, None, 4)
     clock = iter([100.0, 110.0, 120.0, 130.0, 500.0, 540.0])
-    monkeypatch.setattr("training.resume.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("training.loop.resume.time.perf_counter", lambda: next(clock))
     (tmp_path / "run").mkdir()
     first = Progress(cfg, 16, meta)
     first.begin()

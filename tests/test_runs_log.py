@@ -10,7 +10,7 @@ import time
 import pytest
 
 import configurator
-from training import runs_log
+from training.record import runs_log
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def test_preset_file_is_recorded_in_its_own_column(tmp_path):
 # Appends rows of about 40 kB each once the start file exists, so two processes write at once.
 APPENDER = """
 import os, sys, time
-from training import runs_log
+from training.record import runs_log
 results, name, start = sys.argv[1:]
 while not os.path.exists(start):
     time.sleep(0.001)
@@ -76,7 +76,7 @@ def test_a_run_waits_while_runs_csv_is_locked(tmp_path):
     runs_log.append_run(tmp_path, {"run_id": "first"})
     with open(tmp_path / "runs.csv", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        child = subprocess.Popen([sys.executable, "-c", "import sys; from training import runs_log; "
+        child = subprocess.Popen([sys.executable, "-c", "import sys; from training.record import runs_log; "
                                   "runs_log.append_run(sys.argv[1], {'run_id': 'second'})", str(tmp_path)], cwd=ROOT)
         for _ in range(3000):  # bounded, so a changed /proc/locks format fails instead of hanging
             if _waits_for_a_lock(child.pid):

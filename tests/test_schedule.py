@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import configurator
-from training import schedule
-from training.dev_evaluation import DevEvaluation, selection_auc
+from training.loop import schedule
+from training.loop.dev_evaluation import DevEvaluation, selection_auc
 
 
 def plan(train_size, dev_buyers=500, **settings):
@@ -61,7 +61,7 @@ def test_the_selection_auc_is_the_mean_of_the_last_evaluations():
 
 def test_dev_evaluation_logs_the_selection_auc_it_is_built_with(monkeypatch):
     scripted = iter([0.9, 0.5, 0.6, 0.7])
-    monkeypatch.setattr("training.dev_evaluation.purchase_metrics",
+    monkeypatch.setattr("training.loop.dev_evaluation.measure",
                         lambda *args: {"main_auc": next(scripted), "gauc": 0.5, "logloss": 0.1})
 
     class Model:

@@ -17,7 +17,8 @@ SMALL = ["demo_users=300", "demo_items=150", "demo_categories=10"]
 def repo(tmp_path):
     copy = tmp_path / "repo"
     shutil.copytree(ROOT / "scr", copy / "scr")
-    shutil.copytree(ROOT / "preprocessing", copy / "preprocessing", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("preprocessing", "models"):  # models/: the settings resolve the model they name
+        shutil.copytree(ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("config.py", "configurator.py", "errors.py", "signed_folder.py"):
         shutil.copy(ROOT / name, copy / name)
     return copy

@@ -1,7 +1,7 @@
 """signed_folder, the one way every folder of this program is written (processed dataset, demo and
 imported raw folders, forecast, export, study report, backtest): a folder is replaced only when its
 signed marker vouches for everything in it, and look-alike folders of a user's, in the destination or
-beside it, are left byte for byte. The run outputs are tested through training.output_folder, the
+beside it, are left byte for byte. The run outputs are tested through training.record.output_folder, the
 API their commands (and the backtest) call."""
 import json
 import os
@@ -12,7 +12,7 @@ import pytest
 
 import signed_folder
 from errors import PipelineError
-from training import output_folder
+from training.record import output_folder
 
 # every run output this program writes, by its place in results_dir
 OUTPUTS = ["RUN/forecast", "RUN/export", "reports/STUDY", "backtests/NAME"]

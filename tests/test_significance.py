@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from errors import PipelineError
-from training import significance
-from training.metrics import auc
+from training.record.metrics import auc
+from training.studies import significance
 
 
 def test_weighted_auc_equals_the_auc_of_the_samples_repeated_by_their_weights():

@@ -2,8 +2,9 @@
 import numpy as np
 
 import configurator
-from preprocessing import make_demo_data, standardisation
+from preprocessing.pipeline import standardisation
 from preprocessing.processed_data import load_meta, load_split
+from preprocessing.sources import make_demo_data
 from tests.test_preprocessing import build
 
 

@@ -6,7 +6,8 @@ import pytest
 
 import configurator
 from errors import PipelineError, run_cli
-from training import runs_log, sweep
+from training.record import runs_log
+from training.studies import sweep
 
 
 def test_values_with_commas_outside_brackets_are_grid_axes():

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from training.task import PurchaseTask
+from training.loop.task import PurchaseTask
 
 BUY = np.array([1, 0, 0, 1, 0, 0], dtype="float32")
 INTERACT = np.array([1, 1, 0, 1, 0, 1], dtype="float32")

@@ -8,11 +8,11 @@ from sklearn.metrics import roc_auc_score
 
 import main_func
 from errors import run_cli
-from preprocessing import make_demo_data
+from preprocessing.sources import make_demo_data
 from tests.model_fixtures import make_arrays, make_meta, small_settings
-from training import dev_evaluation, schedule
-from training.input_pipeline import make_dataset
-from training.task import build_task
+from training.loop import dev_evaluation, schedule
+from training.loop.input_pipeline import make_dataset
+from training.loop.task import build_task
 
 
 def compiled_task(**settings):
@@ -53,10 +53,10 @@ def test_training_stops_after_patience_evaluations_without_a_better_dev_auc(tmp_
     assert run_cli(make_demo_data.main, settings) == 0
     scripted = iter([0.60, 0.70, 0.65, 0.69, 0.68, 0.90, 0.95])
 
-    def scripted_metrics(predictions, label_buy, label_interact, users):
+    def scripted_metrics(predictions, arrays, split):
         return {"main_auc": next(scripted), "gauc": 0.5, "logloss": 0.1}
 
-    monkeypatch.setattr(dev_evaluation, "purchase_metrics", scripted_metrics)
+    monkeypatch.setattr(dev_evaluation, "measure", scripted_metrics)
     monkeypatch.setattr(schedule, "MIN_EVALUATIONS", 1)
     monkeypatch.setattr(schedule, "SMOOTHING_BUYERS", 1)  # each evaluation stands alone
     row = main_func.main(settings + ["model=DNN", "max_len=10", "embed_dim=4", "mlp_units=[8]", "batch_size=64",
@@ -71,7 +71,7 @@ def test_a_lucky_first_evaluation_does_not_stop_training_before_min_updates(tmp_
                 f"results_dir={tmp_path / 'results'}", "demo_users=600", "demo_items=300", "demo_categories=12"]
     assert run_cli(make_demo_data.main, settings) == 0
     scripted = iter([0.95] + [0.6] * 30)
-    monkeypatch.setattr(dev_evaluation, "purchase_metrics",
+    monkeypatch.setattr(dev_evaluation, "measure",
                         lambda *args: {"main_auc": next(scripted), "gauc": 0.5, "logloss": 0.1})
     monkeypatch.setattr(schedule, "SMOOTHING_BUYERS", 1)
     row = main_func.main(settings + ["model=DNN", "max_len=10", "embed_dim=4", "mlp_units=[8]", "batch_size=64",

@@ -3,8 +3,8 @@ import pytest
 
 import configurator
 from configurator import ConfigError
-from preprocessing import settings
-from preprocessing.windows import DAY, WindowError, describe_roles, make_windows
+from preprocessing.pipeline import settings
+from preprocessing.pipeline.windows import DAY, WindowError, describe_roles, make_windows
 
 FIRST, LAST = np.datetime64("2020-02-01"), np.datetime64("2020-04-15")
 

@@ -1,14 +1,15 @@
 """Training throughput of our models and, with --peer, of DeepCTR and deepctr-torch on the same arrays.
 
-    python bench/train_throughput [--data DIR] [--peer] [--models DNN,DIN,DIEN,ESSM] [--steps 20]
-                                  [--warmup-steps 5] [--repeats 3] [--repeat-budget-s 30] [key=value ...]
-    python bench/train_throughput --profile DIEN [--steps 3] [key=value ...]
+    python -m bench.train_throughput [--data DIR] [--peer] [--models DNN,DIN,DIEN,ESSM] [--steps 20]
+                                     [--warmup-steps 5] [--repeats 3] [--repeat-budget-s 30] [key=value ...]
+    python -m bench.train_throughput --profile DIEN [--steps 3] [key=value ...]
 
 Every model trains with its library's own fit loop, once, in a process of its own (so peak memory is
 its own): after `--warmup-steps` untimed steps, `--repeats` spans of `--steps` steps each are timed
 inside that run (fewer steps, but at least 3, for a model whose span would take longer than
-`--repeat-budget-s`; see bench/peers/timing.py); the figure is the median samples per second. Ours train through main_func's task (losses, optimiser, XLA setting) on
-training/input_pipeline's tf.data batches; key=value overrides are config.py settings for ours.
+`--repeat-budget-s`; see bench/peers/timing.py); the figure is the median samples per second. Ours
+train through main_func.py's task (losses, optimiser, XLA setting) on training/loop/input_pipeline's
+tf.data batches; key=value overrides are config.py settings for ours.
 The arrays are the processed training split of --data, or generated arrays of the same form
 (bench_data.py: vocabularies up to 50,000 items, sequence lengths uniform in 1..max_len).
 
@@ -25,18 +26,13 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "peers")]
-
-import bench_arrays  # noqa: E402  (found through the paths above, like the imports below)
-import bench_data  # noqa: E402
-import timing  # noqa: E402
-from errors import run_cli  # noqa: E402
-from peer_runs import PEER_NAMES, PEER_RUNS, PEER_SIZES, run_peer  # noqa: E402
-from processes import run_process, timing_options  # noqa: E402
+from bench import BATCH
+from bench.peers import bench_arrays, timing
+from bench.train_throughput import bench_data
+from bench.train_throughput.peer_runs import PEER_NAMES, PEER_RUNS, PEER_SIZES, run_peer
+from bench.train_throughput.processes import ROOT, run_process, timing_options
+from errors import run_cli
 
 OUT = ROOT / "bench" / "out" / "train_throughput.json"
 OURS = {"DNN": ["model=DNN"], "DIN": ["model=DIN"], "DIEN": ["model=DIEN"],
@@ -57,8 +53,8 @@ def machine():
 
 def run_ours(folder, name, settings, args):
     print(f"  ours {OURS_LABELS.get(name, name)} {' '.join(settings)}", flush=True)
-    return run_process([sys.executable, str(PACKAGE), "--worker", folder, *timing_options(args),
-                        *OURS[name], *settings])
+    return run_process([sys.executable, "-m", "bench.train_throughput", "--worker", folder,
+                        *timing_options(args), *OURS[name], *settings])
 
 
 def rate(result):
@@ -106,7 +102,7 @@ def write_results(report):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="bench/train_throughput", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.train_throughput", description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="processed-data folder (meta.json, train/); default: generated arrays")
     parser.add_argument("--peer", action="store_true", help="also run DeepCTR and deepctr-torch")
     parser.add_argument("--models", default=",".join(OURS), help=f"ours to run, from {','.join(OURS)}")
@@ -131,7 +127,7 @@ def write_arrays(folder, args):
     """Writes the benchmark's arrays into `folder`; returns what they are, in words."""
     import configurator
 
-    cfg = configurator.load(args.settings)
+    cfg = configurator.load([BATCH, *args.settings])
     rows = (args.warmup_steps + args.steps * args.repeats) * cfg.batch_size  # every run, without a second pass
     if args.data:
         meta, arrays = bench_data.processed_arrays(args.data, rows)
@@ -178,14 +174,14 @@ def benchmark(folder, args, source):
 def main(argv):
     args = parse_args(argv)
     if args.worker:
-        from our_models import throughput
+        from bench.train_throughput.our_models import throughput
 
         timing.run_guarded(lambda: throughput(args.worker, args.settings, args))
         return
     with tempfile.TemporaryDirectory(prefix="train_throughput-") as folder:
         source = write_arrays(folder, args)
         if args.profile:
-            from op_profile import profile
+            from bench.train_throughput.op_profile import profile
 
             print(f"{machine()}; {source}\n{OURS_LABELS.get(args.profile, args.profile)}:", flush=True)
             print(profile(folder, OURS[args.profile] + args.settings, args))

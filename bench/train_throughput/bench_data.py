@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-import bench_arrays
+from bench.peers import bench_arrays
 
 # Vocabulary sizes of the generated arrays (n + 1, index 0 being padding), of a mid-sized real log.
 GENERATED_VOCAB = {"item": 50_000, "cate": 500, "brand": 5_000, "shop": 8_000, "vendor": 4_000,

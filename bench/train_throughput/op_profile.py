@@ -14,7 +14,7 @@ from pathlib import Path
 import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-from our_models import prepared_training
+from bench.train_throughput.our_models import prepared_training
 
 # Ops that only run other ops (their time is the nested ops' time).
 CONTAINER_OPS = {"While", "StatelessWhile", "If", "StatelessIf", "PartitionedCall", "StatefulPartitionedCall"}

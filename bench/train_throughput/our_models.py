@@ -1,4 +1,4 @@
-"""One of our models, trained exactly as main_func trains it, on the benchmark's arrays."""
+"""One of our models, trained exactly as main_func.py trains it, on the benchmark's arrays."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -6,13 +6,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402  (after the log setting above, like the imports below)
 import tensorflow as tf  # noqa: E402
 
-import bench_arrays  # noqa: E402
 import configurator  # noqa: E402
-import timing  # noqa: E402
-from training.task import build_task  # noqa: E402
-from training.input_pipeline import make_dataset  # noqa: E402
+from bench import BATCH  # noqa: E402
+from bench.peers import bench_arrays, timing  # noqa: E402
+from training.loop.input_pipeline import make_dataset  # noqa: E402
+from training.loop.task import build_task  # noqa: E402
 
-BATCH = "batch_size=2048"  # throughput at the original's batch, whatever the training split
 
 
 def prepared_training(folder, overrides):

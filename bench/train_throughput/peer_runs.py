@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from processes import run_process, timing_options
+from bench.train_throughput.processes import run_process, timing_options
 
 BENCH = Path(__file__).resolve().parent.parent
 PEERS = BENCH / "peers"

@@ -3,9 +3,11 @@ reads back its result line."""
 import json
 import os
 import subprocess
+from pathlib import Path
 
-import timing
+from bench.peers import timing
 
+ROOT = Path(__file__).resolve().parents[2]  # where `python -m bench.train_throughput` runs from
 RUN_TIMEOUT_S = 1800
 
 
@@ -20,7 +22,7 @@ def run_process(command, env=None):
     load when it started is kept with it, since other work on the CPU skews the figures."""
     load = os.getloadavg()[0]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, cwd=ROOT,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     except subprocess.TimeoutExpired:
         return {"error": f"no result within {RUN_TIMEOUT_S} s", "load_at_start": load}

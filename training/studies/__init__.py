@@ -1,0 +1,1 @@
+"""Studies over recorded runs: sweeps, the comparison table, reports and paired significance."""
