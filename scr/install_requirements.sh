@@ -10,7 +10,7 @@ file=requirements.txt
 check="import tensorflow, keras, gensim, numpy, pandas, pyarrow, sklearn, tensorboard, matplotlib"
 if [ "$1" = "dev" ]; then
     file=requirements-dev.txt
-    check="$check, pytest"
+    check="$check, pytest, xdist"
 fi
 if ! "$PYTHON" -c "$check" >/dev/null 2>&1; then
     echo "installing $file into $PYTHON" >&2
