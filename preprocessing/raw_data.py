@@ -513,9 +513,24 @@ def _all_unknown(actions, table, repairs):
     return side
 
 
+def _distinct(ids):
+    """The distinct values of an id column. Integer ids spread over no more values than the column
+    holds are marked in a table of their span, in increasing order: hashing 100 million action rows
+    took seconds."""
+    values = ids.to_numpy()
+    if isinstance(ids.dtype, np.dtype) and ids.dtype.kind in "iu" and len(values):
+        low = values.min()
+        span = int(values.max()) - int(low) + 1
+        if span <= len(values):
+            marked = np.zeros(span, dtype=bool)
+            marked[values - low] = True
+            return pd.Series((np.flatnonzero(marked) + low).astype(ids.dtype))
+    return pd.Series(ids.unique())
+
+
 def _add_absent(actions, side, table, paths, repairs):
     key = SIDE_KEYS[table]
-    seen = pd.Series(actions[key].unique())
+    seen = _distinct(actions[key])
     absent = seen[~seen.isin(side[key])]
     if len(absent) == 0:
         return side

@@ -435,3 +435,16 @@ def test_a_bom_or_windows_line_ends_read_as_the_plain_file(tmp_path, change):
 def test_unix_times_in_a_raw_csv_are_refused_naming_the_column(tmp_path, times, said):
     folder = _write(tmp_path / "raw", actions=_actions().assign(action_time=times))
     assert f"actions.csv column action_time: 5 values are missing or {said}" in _error(folder)
+
+
+@pytest.mark.parametrize("ids", [
+    pd.Series([7, 3, 7, 5, 3, 4], dtype="int64"),  # a narrow span: marked in a table
+    pd.Series([10**12, 3, 10**12, -5], dtype="int64"),  # a span wider than the column: hashed
+    pd.Series([2, 2, 1], dtype="int32"),
+    pd.Series(["b", "a", "b"], dtype=object),
+])
+def test_distinct_ids_are_the_column_unique_values(ids):
+    from preprocessing.raw_data import _distinct
+    distinct = _distinct(ids)
+    assert sorted(distinct.tolist()) == sorted(ids.unique().tolist())
+    assert distinct.dtype == pd.Series(ids.unique()).dtype

@@ -35,15 +35,14 @@ key (a key is mostly one window's alone), so a window reads only its own matches
 the item alone (the item's record with everyone) are summed once per stretch of time between window
 edges and differenced.
 """
-import concurrent.futures
 import dataclasses
 import functools
-import os
 
 import numpy as np
 
 from preprocessing.pipeline.samples import sorted_unique
 from preprocessing.pipeline.sequences import gather, user_runs
+from preprocessing.pipeline.threads import thread_map
 
 LOOKBACK_DAYS = 30
 RECENT_STEPS = 20
@@ -130,11 +129,6 @@ class _Matched:
         for start in starts:
             keep = whole[2] >= start
             yield whole if keep.all() else tuple(None if column is None else column[keep] for column in whole)
-
-
-def _cores():
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _window_bits(count):
@@ -252,9 +246,7 @@ def pair_tables(log, timeline, windows, item_side, vocab_sizes, block_actions=BL
     tasks = [lambda: _everyone_columns(log, span, windows, tables, vocab_sizes["item"]),
              lambda: _user_count_columns(log, span, windows, tables, len(timeline.start) - 1)]
     tasks += [functools.partial(fill, users) for users in _user_blocks(timeline, block_actions)]
-    with concurrent.futures.ThreadPoolExecutor(threads or _cores()) as pool:
-        for _ in pool.map(lambda task: task(), tasks):
-            pass
+    thread_map(lambda task: task(), tasks, threads)
     for index, table in enumerate(tables):
         tables[index] = np.ascontiguousarray(table.T)  # one window's copy at a time
     return tables

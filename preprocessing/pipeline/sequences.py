@@ -10,6 +10,8 @@ import dataclasses
 
 import numpy as np
 
+from preprocessing.pipeline.threads import thread_map
+
 
 @dataclasses.dataclass
 class Timeline:
@@ -45,10 +47,19 @@ def build_timeline(log, user_vocab_size):
     counts = np.bincount(log.user, minlength=user_vocab_size)
     start = np.zeros(user_vocab_size + 1, dtype=np.int64)
     np.cumsum(counts, out=start[1:])
-    # the sorted users are each id repeated by its count: written in order, not gathered at random
-    user = np.repeat(np.arange(user_vocab_size, dtype=log.user.dtype), counts)
-    return Timeline(user=user, item=np.append(log.item[order], np.int32(0)),
-                    action=np.append(log.action[order], np.int8(0)), time=log.time[order], start=start)
+
+    def sorted_column(name):
+        if name == "user":  # each id repeated by its count: written in order, not gathered at random
+            return np.repeat(np.arange(user_vocab_size, dtype=log.user.dtype), counts)
+        values = getattr(log, name)
+        if name == "time":
+            return values[order]
+        padded = np.zeros(len(values) + 1, dtype=values.dtype)  # the padding slot every gather points at
+        np.take(values, order, out=padded[:-1])
+        return padded
+
+    user, item, action, time = thread_map(sorted_column, ("user", "item", "action", "time"))
+    return Timeline(user=user, item=item, action=action, time=time, start=start)
 
 
 def gather(timeline, users, ends, max_len):
