@@ -247,8 +247,11 @@ def pair_tables(log, timeline, windows, item_side, vocab_sizes, block_actions=BL
              lambda: _user_count_columns(log, span, windows, tables, len(timeline.start) - 1)]
     tasks += [functools.partial(fill, users) for users in _user_blocks(timeline, block_actions)]
     thread_map(lambda task: task(), tasks, threads)
-    for index, table in enumerate(tables):
-        tables[index] = np.ascontiguousarray(table.T)  # one window's copy at a time
+
+    def to_rows(index):  # each transposed in place of its columns, so a copy lives only while it is made
+        tables[index] = np.ascontiguousarray(tables[index].T)
+
+    thread_map(to_rows, range(len(tables)), threads)
     return tables
 
 
