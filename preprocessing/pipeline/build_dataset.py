@@ -11,7 +11,6 @@ end, so an interrupted run leaves the previous dataset as it was. A dataset buil
 raw files (content fingerprint) with the same settings is reused as it is.
 """
 import contextlib
-import dataclasses
 import hashlib
 import json
 import pathlib
@@ -29,7 +28,7 @@ from preprocessing.pipeline import candidates, item2vec, pair_features, settings
 from preprocessing.pipeline.action_log import time_ordered
 from preprocessing.pipeline.encoding import ITEM_SIDE, USER_SIDE, encode_log
 from preprocessing.pipeline.samples import ORDER, sorted_unique, windows_samples
-from preprocessing.pipeline.sequences import build_timeline, gather, run_sequences, user_runs
+from preprocessing.pipeline.sequences import build_timeline, gather_seconds, run_sequences, user_runs
 from preprocessing.pipeline.splits import split_parts
 from preprocessing.pipeline.windows import day_of, describe_roles, make_windows, open_window
 from preprocessing.processed_data import ID_ARRAYS, META, OPEN, SPLITS, TIME_ARRAY, BackgroundWrites, NpyWriter
@@ -89,13 +88,6 @@ def _rows_of(samples, rows):
     return len(samples) if rows is None else len(rows)
 
 
-def _seconds_timeline(timeline):
-    """The timeline with each action's time in seconds in place of its item: sequences.gather over it
-    gives hist_time, each time lined up with its step of hist_item (made once per split: it is as
-    long as the log)."""
-    return dataclasses.replace(timeline, item=np.append(timeline.time // 10**9, np.int64(0)))
-
-
 def _chunks(samples, rows, chunk):
     """The row picks of one member of a split, chunk by chunk."""
     for begin in range(0, _rows_of(samples, rows), chunk):
@@ -122,7 +114,6 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
     shapes.update({name: ((runs, max_len), np.int32) for name in processed_data.SEQUENCE_ARRAYS})
     shapes.update({name: ((total,), np.float32) for name in processed_data.LABEL_ARRAYS})
     users, buys, interactions, runs_written = [], 0, 0, 0
-    seconds = _seconds_timeline(timeline) if with_times else None
     # on leaving, the files' closes are queued after their writes, then every write is waited for
     with BackgroundWrites() as writes, contextlib.ExitStack() as open_files:
         writers = {name: NpyWriter(folder / f"{name}.npy", dtype, shape, writes)
@@ -146,7 +137,7 @@ def _write_split(folder, members, encoded, timeline, dense_tables, pair_tables, 
                 columns.update({name: encoded.item_side[name][item] for name in ITEM_SIDE})
                 columns.update({name: encoded.user_side[name][user] for name in USER_SIDE})
                 if with_times:
-                    columns[TIME_ARRAY] = gather(seconds, run_users, run_ends, max_len)[0]
+                    columns[TIME_ARRAY] = gather_seconds(timeline, run_users, run_ends, max_len)
                     columns[processed_data.CANDIDATE_ARRAY] = (np.zeros(len(user), np.int8) if candidate is None
                                                                else candidate[pick].astype(np.int8))
                 for name, writer in writers.items():

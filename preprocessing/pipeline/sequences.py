@@ -62,13 +62,29 @@ def build_timeline(log, user_vocab_size):
     return Timeline(user=user, item=item, action=action, time=time, start=start)
 
 
+def _positions(timeline, users, ends, max_len):
+    """int64 [N, max_len]: for each sample, the positions [ends - max_len, ends), those before its
+    user's first action pointing at the padding slot (timeline.size)."""
+    steps = np.arange(-max_len, 0, dtype=np.int64)
+    positions = ends[:, None] + steps
+    positions[positions < timeline.start[users][:, None]] = timeline.size
+    return positions
+
+
 def gather(timeline, users, ends, max_len):
     """(hist_item, hist_action), int32 [N, max_len]: for each sample, the actions of its user at
     positions [ends - max_len, ends) that belong to that user, padded in front with 0."""
-    steps = np.arange(-max_len, 0, dtype=np.int64)
-    positions = ends[:, None] + steps
-    positions[positions < timeline.start[users][:, None]] = timeline.size  # the padding slot
+    positions = _positions(timeline, users, ends, max_len)
     return timeline.item[positions], timeline.action[positions].astype(np.int32)
+
+
+def gather_seconds(timeline, users, ends, max_len):
+    """int64 [N, max_len]: the times in whole seconds of gather's actions, 0 in the padding."""
+    positions = _positions(timeline, users, ends, max_len)
+    padding = positions == timeline.size
+    seconds = timeline.time[np.where(padding, 0, positions)] // 10**9
+    seconds[padding] = 0
+    return seconds
 
 
 def user_runs(user):
