@@ -65,7 +65,7 @@ COLUMNS = tuple(
        "log_cate_decayed_actions", f"cate_items_last_{INTENT_DAYS}_days"])
 
 
-BLOCK_ACTIONS = 1 << 21  # about this many actions of the timeline per block of users
+BLOCK_ACTIONS = 1 << 18  # about this many actions of the timeline per block of users: many blocks share the cores evenly
 MAX_WINDOWS_TOGETHER = 64  # a window's mark on each matched action is one bit of a uint64
 
 
