@@ -231,7 +231,6 @@ def pair_tables(log, timeline, windows, item_side, vocab_sizes, block_actions=BL
     # filled a column at a time, so held column by column until the end: writing a column of the
     # row-major table touched a cache line per row, 40 passes over it
     tables = [np.empty((len(COLUMNS), len(s)), dtype=np.float32) for s in windows]
-
     span = log.between(first, max(ends))
 
     def fill(users):
