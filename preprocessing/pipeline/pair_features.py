@@ -65,7 +65,7 @@ COLUMNS = tuple(
        "log_cate_decayed_actions", f"cate_items_last_{INTENT_DAYS}_days"])
 
 
-BLOCK_ACTIONS = 1 << 18  # about this many actions of the timeline per block of users: many blocks share the cores evenly
+BLOCK_ACTIONS = 1 << 18  # timeline actions per block of users, about: many blocks share the cores evenly
 MAX_WINDOWS_TOGETHER = 64  # a window's mark on each matched action is one bit of a uint64
 
 
@@ -125,10 +125,14 @@ class _Matched:
     def parts(self, window, starts, end_ns):
         """part(window, start, end_ns) for each of starts, taken from one part from the earliest start
         (the interaction range lies inside the look-back: it is not searched for twice)."""
-        whole = self.part(window, min(starts), end_ns)
+        earliest = min(starts)
+        whole = self.part(window, earliest, end_ns)
         for start in starts:
-            keep = whole[2] >= start
-            yield whole if keep.all() else tuple(None if column is None else column[keep] for column in whole)
+            if start == earliest:
+                yield whole
+            else:
+                keep = whole[2] >= start
+                yield tuple(None if column is None else column[keep] for column in whole)
 
 
 def _window_bits(count):
@@ -154,6 +158,16 @@ def _match(window_keys, keys, action, time, item=None):
         hit = distinct[found] == keys
         found = found[hit].astype(np.int32)
     return _Matched(rows, marks[found], found, action[hit], time[hit], None if item is None else item[hit])
+
+
+def _side_match(block, windows, item_side, side_size, with_items=False):
+    """The (user, side id of the item) level of keys, such as the category: ([(distinct keys, each
+    sample's index among them)] per window, and the _Matched of the block's actions on them)."""
+    window_keys = [np.unique(_keys(s.user[rows], item_side[s.item[rows]], side_size), return_inverse=True)
+                   for s, rows in zip(windows, block.rows)]
+    matched = _match([keys for keys, _ in window_keys], _keys(block.user, item_side[block.item], side_size),
+                     block.action, block.time, block.item if with_items else None)
+    return window_keys, matched
 
 
 def _counts_in_ranges(time, codes, size, ranges, picks):
@@ -297,10 +311,7 @@ def _item_columns(block, windows, tables, item_size):
 def _category_columns(block, windows, tables, item_cate, vocab_sizes):
     """What the user did in the target's category: counts, recency, decayed counts, distinct items lately."""
     item_size, cate_size = vocab_sizes["item"], vocab_sizes["cate"]
-    cate_keys = [np.unique(_keys(s.user[rows], item_cate[s.item[rows]], cate_size), return_inverse=True)
-                 for s, rows in zip(windows, block.rows)]
-    cates = _match([keys for keys, _ in cate_keys], _keys(block.user, item_cate[block.item], cate_size),
-                   block.action, block.time, block.item)
+    cate_keys, cates = _side_match(block, windows, item_cate, cate_size, with_items=True)
     for index, (samples, table, mine) in enumerate(zip(windows, tables, block.rows)):
         lookback_start, interaction_start, end = _lookback(samples)
         keys, row = cate_keys[index]
@@ -320,10 +331,7 @@ def _category_columns(block, windows, tables, item_cate, vocab_sizes):
 def _brand_columns(block, windows, tables, item_brand, brand_size):
     """The user's actions on the target's brand in the look-back."""
     # unknown brands (0) are matched too, as a key like any other: their samples' counts are set to 0
-    brand_keys = [np.unique(_keys(s.user[rows], item_brand[s.item[rows]], brand_size), return_inverse=True)
-                  for s, rows in zip(windows, block.rows)]
-    brands = _match([keys for keys, _ in brand_keys], _keys(block.user, item_brand[block.item], brand_size),
-                    block.action, block.time)
+    brand_keys, brands = _side_match(block, windows, item_brand, brand_size)
     for index, (samples, table, mine) in enumerate(zip(windows, tables, block.rows)):
         lookback_start, _, end = _lookback(samples)
         keys, row = brand_keys[index]
@@ -363,6 +371,7 @@ def _activity_columns(block, timeline, first, windows, tables, item_cate):
 def _everyone_columns(log, span, windows, tables, item_size):
     """The target item's record with every user in the look-back: browses, carts and orders."""
     codes = (BROWSE, CART, ORDER)
+    # int32 codes: 6 x the item vocabulary stays far below 2**31
     everyone = _counts_in_ranges(log.time[span], log.item[span] * 6 + log.action[span], item_size * 6,
                                  _lookback_ranges(windows), [s.item[:, None] * 6 + codes for s in windows])
     for counts, table in zip(everyone, tables):

@@ -60,11 +60,7 @@ def windows_samples(log, timeline, windows, item_vocab_size):
             made[span.start, span.stop, orders_only] = sorted_unique(user.astype(np.int64) * item_vocab_size + item)
         return made[span.start, span.stop, orders_only]
 
-    counts, counted, ends = np.zeros(len(timeline.start) - 1, dtype=np.int64), 0, {}
-    for end_ns in sorted({w.feature_end_ns for w in windows}):
-        stop = log.before(end_ns).stop
-        counts = counts + np.bincount(log.user[counted:stop], minlength=len(counts))
-        counted, ends[end_ns] = stop, timeline.start[:-1] + counts
+    ends = timeline.ends_before_each(log, [w.feature_end_ns for w in windows])
 
     result = []
     for window in windows:

@@ -28,8 +28,17 @@ class Timeline:
 
     def ends_before(self, log, time_ns):
         """int64 [user vocab]: the position just after each user's last action before time_ns."""
-        counts = np.bincount(log.user[log.before(time_ns)], minlength=len(self.start) - 1)
-        return self.start[:-1] + counts
+        return self.ends_before_each(log, [time_ns])[time_ns]
+
+    def ends_before_each(self, log, times_ns):
+        """{time: ends_before(log, time)} for each of times_ns, the users' actions counted on from one
+        time to the next rather than from the log's start each time."""
+        counts, counted, ends = np.zeros(len(self.start) - 1, dtype=np.int64), 0, {}
+        for time_ns in sorted(set(times_ns)):
+            stop = log.before(time_ns).stop
+            counts = counts + np.bincount(log.user[counted:stop], minlength=len(counts))
+            counted, ends[time_ns] = stop, self.start[:-1] + counts
+        return ends
 
 
 def stable_argsort_ids(ids):
@@ -41,6 +50,13 @@ def stable_argsort_ids(ids):
     return order
 
 
+def _gathered(values, order, padding):
+    """values[order], with padding a last slot of 0 that every gather of a padded step points at."""
+    out = np.zeros(len(values) + padding, dtype=values.dtype)
+    np.take(values, order, out=out[:len(values)])
+    return out
+
+
 def build_timeline(log, user_vocab_size):
     """The Timeline of an ActionLog (a stable sort by user keeps each user's actions in time order)."""
     order = stable_argsort_ids(log.user)
@@ -48,17 +64,13 @@ def build_timeline(log, user_vocab_size):
     start = np.zeros(user_vocab_size + 1, dtype=np.int64)
     np.cumsum(counts, out=start[1:])
 
-    def sorted_column(name):
-        if name == "user":  # each id repeated by its count: written in order, not gathered at random
-            return np.repeat(np.arange(user_vocab_size, dtype=log.user.dtype), counts)
-        values = getattr(log, name)
-        if name == "time":
-            return values[order]
-        padded = np.zeros(len(values) + 1, dtype=values.dtype)  # the padding slot every gather points at
-        np.take(values, order, out=padded[:-1])
-        return padded
-
-    user, item, action, time = thread_map(sorted_column, ("user", "item", "action", "time"))
+    # the three gathers wait on memory and share the cores; the users are each id repeated by its
+    # count, written in order rather than gathered at random
+    user, item, action, time = thread_map(lambda make: make(), [
+        lambda: np.repeat(np.arange(user_vocab_size, dtype=log.user.dtype), counts),
+        lambda: _gathered(log.item, order, padding=True),
+        lambda: _gathered(log.action, order, padding=True),
+        lambda: _gathered(log.time, order, padding=False)])
     return Timeline(user=user, item=item, action=action, time=time, start=start)
 
 
